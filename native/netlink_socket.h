@@ -1,0 +1,30 @@
+// Netlink sockets opened inside a namespace, and request/reply transactions on them.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+
+#include "sys.h"
+
+namespace netplumb {
+
+// socket(AF_NETLINK) created inside namespace nsFd (< 0: the caller's), with extended
+// acks, capped acks and strict checking on, buffers of bufferBytes, bound (nl_pid
+// chosen by the kernel).
+Fd OpenNetlink(int protocol, int nsFd, int bufferBytes, bool nonblocking);
+
+// Receives one datagram without blocking and appends it (padded to 4 bytes) to out.
+// Returns bytes appended (0 for a datagram not sent by the kernel, which is dropped),
+// or -errno (-EAGAIN when nothing is queued).
+ssize_t RecvDatagram(int fd, ByteBuf& out);
+
+// JS Buffer holding out's bytes (taken over without a copy when large).
+Napi::Value ToBuffer(Napi::Env env, ByteBuf&& out);
+
+Napi::Value NetlinkOpen(const Napi::CallbackInfo& info);
+Napi::Value NetlinkPortId(const Napi::CallbackInfo& info);
+Napi::Value NetlinkTransact(const Napi::CallbackInfo& info);
+Napi::Value NetlinkTransactSync(const Napi::CallbackInfo& info);
+
+}  // namespace netplumb

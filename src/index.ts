@@ -1,0 +1,31 @@
+/**
+ * netplumb: Linux container networking over netlink. Namespaces, links, addresses,
+ * routes, neighbours, rules and nftables, and on top Docker-style bridge networks — all
+ * spoken to the kernel directly, never by running `ip`, `nft` or any other program.
+ *
+ * Start with {@link Netns}: every kernel object is reached through the namespace handle
+ * that owns it (`ns.links`, `ns.addresses`, `ns.routes`, `ns.nft` ...).
+ * @module
+ */
+export { Netns, NETNS_RUN_DIR, validateNetnsName } from './netns.js';
+export type { NetnsInfo, Sysctl, SysctlKey, ListenOptions } from './netns.js';
+export {
+  NetplumbError,
+  SystemError,
+  NetlinkError,
+  ValidationError,
+  DecodeError,
+  ClosedError,
+  errnoName,
+} from './errors.js';
+export type { NetlinkRequestInfo } from './errors.js';
+export { NetlinkConnection } from './netlink/connection.js';
+export type { ExecuteOptions } from './netlink/connection.js';
+export { Batch } from './netlink/batch.js';
+export type { Reply, Request } from './netlink/batch.js';
+export { Writer } from './netlink/writer.js';
+export { Attributes, parseAttributes } from './netlink/attributes.js';
+export type { RawAttribute, UnknownAttribute } from './netlink/attributes.js';
+export { parseMessages, parseError } from './netlink/message.js';
+export type { NetlinkMessage, ErrorPayload } from './netlink/message.js';
+export * as netlinkConstants from './netlink/constants.js';

@@ -1,0 +1,94 @@
+/**
+ * Layer 0: the only file that loads the C++ addon, and the exact TypeScript shape of
+ * what it exports. The addon moves bytes and reports errno; it knows no message formats
+ * beyond the netlink header it needs to tell when a batch is complete.
+ * @module
+ */
+import { createRequire } from 'node:module';
+import { SystemError } from './errors.js';
+
+/** What the addon exports. Every failing call throws or rejects with {@link SystemError}. */
+export interface NativeBinding {
+  /** Hands the addon the error class it must construct: `new SystemError(errno, syscall, path?)`. */
+  setErrorClass(ctor: typeof SystemError): void;
+
+  /**
+   * Opens a netlink socket of `protocol` (NETLINK_ROUTE 0, NETLINK_NETFILTER 12) inside the
+   * namespace `nsFd` (-1: the caller's own), with NETLINK_EXT_ACK, NETLINK_CAP_ACK and
+   * NETLINK_GET_STRICT_CHK on, bound, with receive/send buffers of `bufferBytes`.
+   * setns spans only the socket's creation and is always undone. Synchronous, microseconds.
+   */
+  netlinkOpen(protocol: number, nsFd: number, bufferBytes: number): number;
+  /** The port id (nl_pid) the kernel gave the socket. */
+  netlinkPortId(fd: number): number;
+  /**
+   * Sends `request` (one or more whole netlink messages) in one sendmsg, then reads reply
+   * datagrams until every sequence number in `expect` has seen NLMSG_ERROR or NLMSG_DONE,
+   * or the socket has nothing more (the kernel answers synchronously, so EAGAIN means it
+   * has said all it will). Runs on an addon thread; resolves with all datagrams
+   * concatenated (each padded to 4 bytes). One transact at a time per socket.
+   */
+  netlinkTransact(fd: number, request: Buffer, expect: Uint32Array): Promise<Buffer>;
+  /** {@link netlinkTransact} on the calling thread (blocks it). */
+  netlinkTransactSync(fd: number, request: Buffer, expect: Uint32Array): Buffer;
+  /**
+   * Subscribes a new netlink socket in namespace `nsFd` to multicast `groups` and calls
+   * `onData(datagrams, 0)` on the JS thread as messages arrive (datagrams concatenated as in
+   * transact), or `onData(null, errno)` when receiving fails (ENOBUFS: events were lost).
+   * Returns the socket fd; stop with {@link monitorClose}.
+   */
+  monitorOpen(
+    protocol: number,
+    nsFd: number,
+    groups: number[],
+    bufferBytes: number,
+    onData: (data: Buffer | null, errno: number) => void,
+  ): number;
+  /** Stops a monitor and closes its socket. */
+  monitorClose(fd: number): void;
+
+  /**
+   * Creates a new network namespace (unshare on an addon thread, never the JS thread) and
+   * resolves with an fd for it. With `mountPath`, first makes the parent directory a shared
+   * mount and creates the file exclusively (EEXIST if taken), then bind-mounts the namespace
+   * there exactly as `ip netns add` does; on failure nothing is left behind.
+   */
+  netnsCreate(mountPath: string | null): Promise<number>;
+  /** Bind-mounts the namespace `nsFd` at `mountPath` as `ip netns attach` does. */
+  netnsMount(nsFd: number, mountPath: string): void;
+  /** Unmounts (MNT_DETACH) and unlinks a namespace mount. */
+  netnsUnmount(mountPath: string): void;
+  /** Opens a namespace file (O_RDONLY|O_CLOEXEC) and checks it is a network namespace. */
+  netnsOpen(path: string): number;
+  /** Opens the calling thread's network namespace. */
+  netnsCurrent(): number;
+  /** Closes an fd the addon gave out. */
+  close(fd: number): void;
+
+  /**
+   * Runs `fn` synchronously with the calling thread inside namespace `nsFd`, then returns
+   * the thread to its own namespace. If returning fails the process aborts: a thread left
+   * in the wrong namespace would silently corrupt every later operation.
+   */
+  runIn<T>(nsFd: number, fn: () => T): T;
+  /**
+   * Creates an AF_INET/AF_INET6 socket of `type` (1 SOCK_STREAM, 2 SOCK_DGRAM) inside
+   * namespace `nsFd`, with SO_REUSEADDR, bound to `address`:`port` when `bind` is true.
+   * Returns the fd for Node to adopt.
+   */
+  inetSocket(nsFd: number, family: 4 | 6, type: number, bind: boolean, address: string, port: number): number;
+  /** Reads `/proc/sys/<key path>` as seen from namespace `nsFd`, on an addon thread. */
+  sysctlRead(nsFd: number, path: string): Promise<string>;
+  /** Writes `/proc/sys/<key path>` as seen from namespace `nsFd`, on an addon thread. */
+  sysctlWrite(nsFd: number, path: string, value: string): Promise<void>;
+}
+
+const require = createRequire(import.meta.url);
+const bindings = require('bindings') as (opts: { bindings: string; module_root: string }) => NativeBinding;
+
+/** The loaded addon, with the library's error class installed. */
+export const native: NativeBinding = bindings({
+  bindings: 'netplumb',
+  module_root: new URL('..', import.meta.url).pathname,
+});
+native.setErrorClass(SystemError);
