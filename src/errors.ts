@@ -6,13 +6,20 @@
  */
 import { getSystemErrorName } from 'node:util';
 
-/** Name of a (positive) errno, e.g. 1 → `EPERM`; `E<n>` when Node does not know it. */
+/** Linux errnos libuv does not name that netlink reports (ERESTART: a stale nftables generation). */
+const LINUX_ERRNO_NAMES: Readonly<Record<number, string>> = { 85: 'ERESTART', 524: 'ENOTSUPP' };
+
+/** Name of a (positive) errno, e.g. 1 → `EPERM`; `E<n>` when nobody knows it. */
 export function errnoName(errno: number): string {
+  const n = Math.abs(errno);
   try {
-    return getSystemErrorName(-Math.abs(errno));
+    const name = getSystemErrorName(-n);
+    // libuv answers "Unknown system error -N" for errnos it does not name.
+    if (!name.startsWith('Unknown')) return name;
   } catch {
-    return `E${errno}`;
+    // Not an errno libuv knows at all.
   }
+  return LINUX_ERRNO_NAMES[n] ?? `E${n}`;
 }
 
 /** Base class of every error netplumb throws or rejects with. */

@@ -29,3 +29,14 @@ export type { RawAttribute, UnknownAttribute } from './netlink/attributes.js';
 export { parseMessages, parseError } from './netlink/message.js';
 export type { NetlinkMessage, ErrorPayload } from './netlink/message.js';
 export * as netlinkConstants from './netlink/constants.js';
+export * from './rtnl/index.js';
+export * from './nft/index.js';
+export { BridgeNetwork } from './network/bridge-network.js';
+export type { BridgeNetworkOptions, ConnectOptions, NetworkInspect } from './network/bridge-network.js';
+export { Endpoint } from './network/endpoint.js';
+export type { EndpointInspect } from './network/endpoint.js';
+export { PortAllocatedError } from './network/ports.js';
+export type { PublishSpec, PublishedPort } from './network/ports.js';
+// Both layers have a "rule" and a "range": nftables' keep the short names, policy routing's are renamed.
+export type { RuleSpec, Range } from './nft/index.js';
+export type { RuleSpec as RoutingRuleSpec, Range as RoutingRuleRange } from './rtnl/index.js';

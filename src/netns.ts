@@ -290,16 +290,30 @@ export class Netns {
     });
   }
 
-  /** A TCP connection made from inside this namespace (a plain `net.Socket`), once connected. */
-  async connect(port: number, host: string): Promise<net.Socket> {
+  /**
+   * A TCP connection made from inside this namespace (a plain `net.Socket`), once
+   * connected. With `timeout` (ms), gives up with an ETIMEDOUT error if the connection is
+   * not established by then (a dropped SYN otherwise retries for minutes).
+   */
+  async connect(port: number, host: string, options: { timeout?: number } = {}): Promise<net.Socket> {
     const fd = native.inetSocket(this.fd, familyOf(host, undefined), SOCK_STREAM, false, '', 0);
     const socket = new net.Socket({ fd, readable: true, writable: true });
     return new Promise((resolve, reject) => {
-      socket.once('error', (err) => {
+      const fail = (err: Error): void => {
         socket.destroy();
         reject(err);
+      };
+      socket.once('error', fail);
+      if (options.timeout !== undefined) {
+        socket.setTimeout(options.timeout, () =>
+          fail(Object.assign(new Error(`connect ${host}:${port} timed out after ${options.timeout} ms`), { code: 'ETIMEDOUT' })),
+        );
+      }
+      socket.connect(checkPort(port), host, () => {
+        socket.setTimeout(0);
+        socket.removeListener('error', fail);
+        resolve(socket);
       });
-      socket.connect(checkPort(port), host, () => resolve(socket));
     });
   }
 

@@ -1,0 +1,73 @@
+// netplumb's BridgeNetwork doing the endpoint, as an orchestrator embedding it would:
+// `net.connect(ns, { publish })` / `ep.remove()`. The network (bridge, gateway, rules,
+// netplumb's own nft table) is created once, untimed, on its own subnet.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as netplumb from '../../dist/index.js';
+import { FIXTURE } from '../lib/endpoints.js';
+
+const { Netns } = netplumb;
+const modulePath = fileURLToPath(new URL('../../dist/network/bridge-network.js', import.meta.url));
+
+/** Resolves the BridgeNetwork class: from the public surface, else its module (before it is exported). */
+async function bridgeNetworkClass() {
+  if (netplumb.BridgeNetwork) return netplumb.BridgeNetwork;
+  if (!existsSync(modulePath)) throw new Error('BridgeNetwork is not built (no dist/network/bridge-network.js)');
+  return (await import(modulePath)).BridgeNetwork;
+}
+
+export async function createNetworkRunner() {
+  const BridgeNetwork = await bridgeNetworkClass();
+  const net = await BridgeNetwork.create({ name: 'bench', bridge: 'npbench0', subnet: '172.31.0.0/16' });
+  /** Live endpoints (and, in attach mode, the namespace handles we opened), by endpoint index. */
+  const live = new Map();
+
+  return {
+    name: 'network',
+    prefix: 'bn',
+    octets: [172, 31],
+    // An IPv4-only network keeps IPv6 off on both veth ends itself (addrgenmode none,
+    // disable_ipv6 on eth0); the harness must not switch the namespace defaults for it.
+    ipv6: false,
+
+    async prepare(eps, { mode }) {
+      if (mode !== 'attach') return;
+      for (const ep of eps) (await Netns.create(ep.ns)).close();
+    },
+
+    async setup(ep, { mode }, t) {
+      const publish = [{ hostPort: ep.hostPort, containerPort: FIXTURE.containerPort }];
+      let endpoint;
+      if (mode === 'full') {
+        t.lap('ns');
+        endpoint = await net.connect(undefined, { netnsName: ep.ns, publish });
+      } else {
+        const ns = await Netns.open(ep.ns);
+        t.lap('ns');
+        endpoint = await net.connect(ns, { publish });
+      }
+      t.lap('connect');
+      // The harness waits for the host-side veth to vanish after teardown: tell it the name.
+      ep.veth = endpoint.hostIfname;
+      live.set(ep.i, endpoint);
+    },
+
+    async teardown(ep, { mode }, t) {
+      const endpoint = live.get(ep.i);
+      live.delete(ep.i);
+      await endpoint.remove();
+      t.lap('remove');
+      if (mode === 'attach') endpoint.netns.close();
+    },
+
+    async finish(eps, { mode }) {
+      if (mode !== 'attach') return;
+      for (const ep of eps) await (await Netns.open(ep.ns)).delete();
+    },
+
+    async close() {
+      await net.remove({ force: true });
+      net.netns.close?.();
+    },
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * Layer 4 (network): an endpoint — one namespace's attachment to a bridge network: a veth
+ * whose host end is a port of the bridge and whose other end (eth0, eth1 ...) lives in the
+ * namespace with its address, MAC and default route, plus the ports published to it.
+ * @module
+ */
+import { NetlinkError } from '../errors.js';
+import type { Netns } from '../netns.js';
+import type { PublishedPort } from './ports.js';
+
+/** What {@link Endpoint.inspect} answers: `docker inspect`'s NetworkSettings and `docker port`. */
+export interface EndpointInspect {
+  id: string;
+  network: string;
+  /** Path of the namespace (`docker inspect`'s SandboxKey), when it has one. */
+  sandboxKey?: string;
+  /** Inode of the namespace. */
+  netnsInode: number;
+  /** Interface inside the namespace. */
+  ifname: string;
+  /** The host-side veth (what `ethtool -S eth0` peer_ifindex leads to). */
+  hostIfname: string;
+  ipAddress?: string;
+  ipPrefixLen?: number;
+  gateway?: string;
+  globalIPv6Address?: string;
+  globalIPv6PrefixLen?: number;
+  ipv6Gateway?: string;
+  macAddress: string;
+  /** `docker port`: `80/tcp` → host bindings. */
+  ports: Record<string, Array<{ hostIp: string; hostPort: number }>>;
+}
+
+/** What an endpoint needs from its network to remove itself. @internal */
+export interface EndpointOwner {
+  readonly name: string;
+  /** Removes the endpoint's kernel state and releases its resources. */
+  detach(ep: Endpoint): Promise<void>;
+}
+
+/** Fields of a new endpoint. @internal */
+export interface EndpointInit {
+  id: string;
+  netns: Netns;
+  ownsNetns: boolean;
+  ifname: string;
+  ifindex: number;
+  hostIfname: string;
+  ipv4?: string;
+  ipv6?: string;
+  prefixLength: number;
+  prefixLength6?: number;
+  mac: string;
+  gateway?: string;
+  gateway6?: string;
+  defaultRoute: boolean;
+  ports: PublishedPort[];
+}
+
+/**
+ * A namespace attached to a {@link BridgeNetwork}. Made by `net.connect()` (or rebuilt by
+ * `BridgeNetwork.open()`); plain data fields plus {@link remove}.
+ */
+export class Endpoint {
+  /** 12 hex digits, unique per endpoint. */
+  readonly id: string;
+  /** The network it belongs to. */
+  readonly network: string;
+  /** The namespace it lives in. */
+  readonly netns: Netns;
+  /** Whether netplumb created the namespace for it (and deletes it on remove). */
+  readonly ownsNetns: boolean;
+  /** Interface name inside the namespace (eth0 ...). */
+  readonly ifname: string;
+  /** ifindex of {@link ifname} inside the namespace. */
+  readonly ifindex: number;
+  /** The host-side veth, a port of the bridge. */
+  readonly hostIfname: string;
+  /** IPv4 address (no prefix). */
+  readonly ipv4: string | undefined;
+  /** IPv6 address (no prefix), on dual-stack networks. */
+  readonly ipv6: string | undefined;
+  /** Prefix length of the IPv4 subnet. */
+  readonly prefixLength: number;
+  /** Prefix length of the IPv6 subnet. */
+  readonly prefixLength6: number | undefined;
+  /** MAC address of {@link ifname}. */
+  readonly mac: string;
+  /** The network's IPv4 gateway. */
+  readonly gateway: string | undefined;
+  /** The network's IPv6 gateway. */
+  readonly gateway6: string | undefined;
+  /** Whether this endpoint installed the namespace's default route(s). */
+  readonly defaultRoute: boolean;
+  /** Published ports. */
+  readonly ports: readonly PublishedPort[];
+  private readonly owner: EndpointOwner;
+  private removal: Promise<void> | undefined;
+
+  /** @internal Made by BridgeNetwork. */
+  constructor(owner: EndpointOwner, init: EndpointInit) {
+    this.owner = owner;
+    this.network = owner.name;
+    this.id = init.id;
+    this.netns = init.netns;
+    this.ownsNetns = init.ownsNetns;
+    this.ifname = init.ifname;
+    this.ifindex = init.ifindex;
+    this.hostIfname = init.hostIfname;
+    this.ipv4 = init.ipv4;
+    this.ipv6 = init.ipv6;
+    this.prefixLength = init.prefixLength;
+    this.prefixLength6 = init.prefixLength6;
+    this.mac = init.mac;
+    this.gateway = init.gateway;
+    this.gateway6 = init.gateway6;
+    this.defaultRoute = init.defaultRoute;
+    this.ports = Object.freeze([...init.ports]);
+  }
+
+  /** Whether {@link remove} has been called. */
+  get removed(): boolean {
+    return this.removal !== undefined;
+  }
+
+  /**
+   * Detaches the endpoint, like `docker network disconnect` (or the end of `docker run`).
+   * When the promise resolves: its ports are unpublished (no new connection reaches it)
+   * and its address and ports may be given to another endpoint. When netplumb owns the
+   * namespace, the namespace is deleted and the kernel destroys it with both veth ends
+   * asynchronously (they vanish moments later; the call does not wait ~20 ms for RCU);
+   * otherwise the veth is deleted before it resolves. Calling it again returns the same
+   * promise.
+   */
+  remove(): Promise<void> {
+    return (this.removal ??= this.owner.detach(this));
+  }
+
+  /** What `docker inspect` (NetworkSettings.Networks[net]) and `docker port` answer. */
+  inspect(): EndpointInspect {
+    const ports: EndpointInspect['ports'] = {};
+    for (const p of this.ports) (ports[`${p.containerPort}/${p.protocol}`] ??= []).push({ hostIp: p.hostIp, hostPort: p.hostPort });
+    return {
+      id: this.id,
+      network: this.network,
+      ...(this.netns.path !== undefined ? { sandboxKey: this.netns.path } : {}),
+      netnsInode: this.netns.inode,
+      ifname: this.ifname,
+      hostIfname: this.hostIfname,
+      ...(this.ipv4 !== undefined ? { ipAddress: this.ipv4, ipPrefixLen: this.prefixLength } : {}),
+      ...(this.gateway !== undefined && this.defaultRoute ? { gateway: this.gateway } : {}),
+      ...(this.ipv6 !== undefined ? { globalIPv6Address: this.ipv6, globalIPv6PrefixLen: this.prefixLength6 as number } : {}),
+      ...(this.gateway6 !== undefined && this.defaultRoute ? { ipv6Gateway: this.gateway6 } : {}),
+      macAddress: this.mac,
+      ports,
+    };
+  }
+}
+
+/** True for a NetlinkError saying the object is already gone. */
+export function isGone(err: unknown): boolean {
+  return err instanceof NetlinkError && (err.code === 'ENODEV' || err.code === 'ENOENT');
+}

@@ -1,0 +1,159 @@
+/**
+ * Layer 4 (network): address management of a bridge network — subnet arithmetic for
+ * IPv4 and IPv6, the gateway, and allocation of the next free address. Allocation is
+ * synchronous, so concurrent `connect()` calls in one process can never be handed the
+ * same address.
+ * @module
+ */
+import { ValidationError } from '../errors.js';
+import { formatIp, parseCidr, parseIp } from '../rtnl/ip.js';
+
+/** A parsed subnet: `bits` is 32 or 128; addresses are bigints for one code path. */
+export interface Subnet {
+  family: 4 | 6;
+  /** Network address. */
+  network: bigint;
+  prefixLength: number;
+  bits: 32 | 128;
+  /** The CIDR as given, normalised (host bits cleared). */
+  cidr: string;
+}
+
+/** Parses an IPv4 or IPv6 address into a bigint (ValidationError naming `field` if it is not one). */
+export function parseAddress(text: unknown, field: string, family?: 4 | 6): { family: 4 | 6; value: bigint } {
+  const ip = parseIp(text, field, family);
+  let value = 0n;
+  for (const b of ip.bytes) value = (value << 8n) | BigInt(b);
+  return { family: ip.family, value };
+}
+
+/** Formats a bigint address of `family` the way iproute2 prints it. */
+export function formatAddress(family: 4 | 6, value: bigint): string {
+  const bytes = new Uint8Array(family === 4 ? 4 : 16);
+  for (let i = bytes.length - 1; i >= 0; i--) {
+    bytes[i] = Number(value & 0xffn);
+    value >>= 8n;
+  }
+  return formatIp(bytes);
+}
+
+/** Parses `a.b.c.d/n` or `x::/n`; host bits must be zero, like Docker requires. */
+export function parseSubnet(cidr: unknown, field: string, family?: 4 | 6): Subnet {
+  if (typeof cidr !== 'string' || !cidr.includes('/')) {
+    throw new ValidationError(field, `${JSON.stringify(cidr)} is not a CIDR such as 172.30.0.0/16`);
+  }
+  const parsed = parseCidr(cidr, field, family);
+  const addr = parseAddress(cidr.slice(0, cidr.indexOf('/')), field);
+  const bits = addr.family === 4 ? 32 : 128;
+  const prefixLength = parsed.prefixlen;
+  // A usable bridge subnet needs room for the gateway and at least one endpoint.
+  if (prefixLength > bits - 2) throw new ValidationError(field, `/${prefixLength} leaves no room for a gateway and endpoints`);
+  const hostMask = (1n << BigInt(bits - prefixLength)) - 1n;
+  if (addr.value & hostMask) {
+    throw new ValidationError(field, `"${cidr}" has host bits set (did you mean ${formatAddress(addr.family, addr.value & ~hostMask)}/${prefixLength}?)`);
+  }
+  return { family: addr.family, network: addr.value, prefixLength, bits, cidr: `${formatAddress(addr.family, addr.value)}/${prefixLength}` };
+}
+
+/** Number of addresses in the subnet. */
+function size(s: Subnet): bigint {
+  return 1n << BigInt(s.bits - s.prefixLength);
+}
+
+/** Whether `value` lies inside `s`. */
+export function contains(s: Subnet, value: bigint): boolean {
+  return value >= s.network && value < s.network + size(s);
+}
+
+/** Whether two subnets share any address. */
+export function overlaps(a: Subnet, b: Subnet): boolean {
+  if (a.family !== b.family) return false;
+  return contains(a, b.network) || contains(b, a.network);
+}
+
+/** Broadcast address of an IPv4 subnet (the last address; IPv6 has none but we keep the last reserved). */
+export function lastAddress(s: Subnet): bigint {
+  return s.network + size(s) - 1n;
+}
+
+/**
+ * The addresses of one subnet: network, gateway and the IPv4 broadcast are reserved;
+ * `allocate()` hands out addresses in order (as Docker does: 172.17.0.2, .3 ...),
+ * `reserve()` claims a requested one, `release()` frees.
+ */
+export class AddressPool {
+  readonly subnet: Subnet;
+  readonly gateway: bigint;
+  private readonly used = new Set<bigint>();
+  private cursor: bigint;
+
+  constructor(subnet: Subnet, gateway: bigint) {
+    this.subnet = subnet;
+    this.gateway = gateway;
+    this.cursor = subnet.network + 1n;
+  }
+
+  /** Checks that `value` may be used by an endpoint; throws ValidationError saying why not. */
+  check(value: bigint, field: string): void {
+    const s = this.subnet;
+    const text = formatAddress(s.family, value);
+    if (!contains(s, value)) throw new ValidationError(field, `${text} is not in subnet ${s.cidr}`);
+    if (value === s.network) throw new ValidationError(field, `${text} is the network address of ${s.cidr}`);
+    if (value === this.gateway) throw new ValidationError(field, `${text} is the gateway of ${s.cidr}`);
+    if (s.family === 4 && value === lastAddress(s)) throw new ValidationError(field, `${text} is the broadcast address of ${s.cidr}`);
+    if (this.used.has(value)) throw new ValidationError(field, `${text} is already in use on ${s.cidr}`);
+  }
+
+  /** Claims a specific address (after {@link check}). */
+  reserve(value: bigint, field: string): bigint {
+    this.check(value, field);
+    this.used.add(value);
+    return value;
+  }
+
+  /** Claims the next free address; throws when the subnet is full. */
+  allocate(field: string): bigint {
+    const s = this.subnet;
+    const first = s.network + 1n;
+    const last = s.family === 4 ? lastAddress(s) - 1n : lastAddress(s);
+    const span = last - first + 1n;
+    let v = this.cursor;
+    // Walk at most the whole range once, starting after the last allocation.
+    for (let i = 0n; i < span; i++) {
+      if (v > last) v = first;
+      if (v !== this.gateway && !this.used.has(v)) {
+        this.used.add(v);
+        this.cursor = v + 1n;
+        return v;
+      }
+      v++;
+    }
+    throw new ValidationError(field, `no free address left in ${s.cidr}`);
+  }
+
+  /**
+   * Frees an address. Allocation is next-fit, so a freed address is handed out again only
+   * after the rest of the subnet — an endpoint whose links the kernel is still tearing
+   * down cannot collide with a new one — except the most recent allocation, which a
+   * failed connect() gives straight back.
+   */
+  release(value: bigint): void {
+    this.used.delete(value);
+    if (value === this.cursor - 1n) this.cursor = value;
+  }
+
+  /** Whether the address is taken. */
+  inUse(value: bigint): boolean {
+    return this.used.has(value);
+  }
+}
+
+/**
+ * The MAC Docker derives from an IPv4 address: 02:42 followed by the four address bytes
+ * (172.17.0.2 → 02:42:ac:11:00:02). Locally administered, unicast.
+ */
+export function macFromIPv4(value: bigint): string {
+  const n = Number(value);
+  const bytes = [0x02, 0x42, n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
