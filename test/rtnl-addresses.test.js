@@ -1,7 +1,7 @@
 // ns.addresses against the kernel, checked through `ip -j addr` (and the other way round).
 import { NetlinkError, ValidationError } from '../dist/errors.js';
 import { Batch } from '../dist/netlink/batch.js';
-import { constants as C } from '../dist/rtnl/index.js';
+import { rtnlConstants as C } from '../dist/rtnl/index.js';
 import { ptest } from './helpers.js';
 import { compareAddress, freshNs, inNs, ipBatch, ipj } from './fixtures/rtnl/support.js';
 

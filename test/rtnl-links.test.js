@@ -2,7 +2,7 @@
 // in fresh namespaces of the sandbox.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NetlinkError, ValidationError } from '../dist/errors.js';
-import { constants as C, findByNsid, RtnlBatch } from '../dist/rtnl/index.js';
+import { rtnlConstants as C, findByNsid, RtnlBatch } from '../dist/rtnl/index.js';
 import { ptest } from './helpers.js';
 import { compareLink, freshNs, indexByName, inNs, ipj } from './fixtures/rtnl/support.js';
 

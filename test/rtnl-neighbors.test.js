@@ -1,7 +1,7 @@
 // ns.neighbors (ARP/NDP) and ns.neighbors.fdb (bridge FDB, vxlan remotes) against the
 // kernel, checked through `ip -j neigh` and `bridge -j fdb` (and the other way round).
 import { NetlinkError, ValidationError } from '../dist/errors.js';
-import { constants as C } from '../dist/rtnl/index.js';
+import { rtnlConstants as C } from '../dist/rtnl/index.js';
 import { ptest } from './helpers.js';
 import { bridgej, compareFdb, compareNeighbor, freshNs, indexByName, inNs, ipj } from './fixtures/rtnl/support.js';
 

@@ -1,6 +1,6 @@
 // ns.routes against the kernel, checked through `ip -j -d route` (and the other way round).
 import { NetlinkError, ValidationError } from '../dist/errors.js';
-import { constants as C } from '../dist/rtnl/index.js';
+import { rtnlConstants as C } from '../dist/rtnl/index.js';
 import { ptest } from './helpers.js';
 import { compareRoute, freshNs, indexByName, inNs, ipBatch, ipj, routeDst } from './fixtures/rtnl/support.js';
 

@@ -21,6 +21,12 @@ if (args.length === 0) {
 
 const isRoot = process.getuid?.() === 0;
 
+// npm puts node_modules/.bin first on PATH, where ava's dependency @vercel/nft shadows the
+// nftables `nft` the tests use as an oracle; and iproute2/nftables live in sbin.
+const dirs = (process.env.PATH ?? '').split(':').filter((d) => d && !d.includes('node_modules/.bin'));
+for (const d of ['/usr/local/sbin', '/usr/sbin', '/sbin']) if (!dirs.includes(d)) dirs.push(d);
+process.env.PATH = dirs.join(':');
+
 if (args[0] === '--inside') {
   inside(args.slice(1));
 } else if (isRoot && process.env.NETPLUMB_SANDBOX !== '1') {

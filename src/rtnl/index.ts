@@ -123,4 +123,4 @@ export { RtnlBatch } from './batch.js';
 export { type CidrBytes, type IpBytes, broadcastOf, formatCidr, formatHw, formatIp, isMulticast, networkOf, parseCidr, parseIp, parseMac } from './ip.js';
 
 /** The kernel's rtnetlink constants (IFF_*, RTN_*, NUD_*, IFA_F_* ...), by their UAPI names. */
-export * as constants from './constants.js';
+export * as rtnlConstants from './constants.js';
