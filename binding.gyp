@@ -8,6 +8,7 @@
         "native/instance.cc",
         "native/inet_socket.cc",
         "native/monitor.cc",
+        "native/pipeline.cc",
         "native/netlink_socket.cc",
         "native/netns.cc",
         "native/sysctl.cc",

@@ -62,13 +62,7 @@ async function loadRunners() {
   const want = new Set(options.runners);
   if (want.has('shell')) runners.shell = (await import('./runners/shell.js')).shellRunner;
   if (want.has('lowlevel')) runners.lowlevel = await (await import('./runners/lowlevel.js')).createLowlevelRunner();
-  if (want.has('network')) {
-    try {
-      runners.network = await (await import('./runners/network.js')).createNetworkRunner();
-    } catch (e) {
-      log(`bench: BridgeNetwork runs skipped: ${e.message}`);
-    }
-  }
+  if (want.has('network')) runners.network = await (await import('./runners/network.js')).createNetworkRunner();
   return runners;
 }
 

@@ -41,6 +41,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"inetSocket", InetSocket},
       {"sysctlRead", SysctlRead},
       {"sysctlWrite", SysctlWrite},
+      {"pipeline", Pipeline},
   };
   for (const Entry& m : kMethods) exports.Set(m.name, Napi::Function::New(env, m.fn, m.name));
   return exports;

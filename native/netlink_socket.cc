@@ -68,38 +68,6 @@ class Expected {
   size_t left_;
 };
 
-// The whole exchange. Runs on a pool thread or (Sync) on the JS thread.
-ByteBuf Transact(int fd, const uint8_t* request, size_t length, const uint32_t* expect, size_t count) {
-  Expected expected(expect, count);
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  iovec iov{const_cast<uint8_t*>(request), length};
-  msghdr msg{};
-  msg.msg_name = &kernel;
-  msg.msg_namelen = sizeof kernel;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  // The kernel processes netlink requests synchronously inside sendmsg (link deletion
-  // can sit here ~20 ms waiting for RCU), queueing every reply before it returns.
-  ssize_t sent;
-  do sent = ::sendmsg(fd, &msg, 0);
-  while (sent < 0 && errno == EINTR);
-  if (sent < 0) ThrowErrno("sendmsg");
-
-  ByteBuf out;
-  while (!expected.Complete()) {
-    size_t before = out.Size();
-    ssize_t n = RecvDatagram(fd, out);
-    // A running dump queues its next part inside each recvmsg, so an empty queue means
-    // the kernel has said everything it will. ENOBUFS: replies were lost, and the
-    // caller must know rather than wait for them.
-    if (n == -EAGAIN) break;
-    if (n < 0) throw Errno(static_cast<int>(-n), "recvmsg");
-    expected.Scan(out.Data() + before, static_cast<size_t>(n));
-  }
-  return out;
-}
-
 class TransactOp : public AsyncOp {
  public:
   TransactOp(Fd fd, std::vector<uint8_t> request, std::vector<uint32_t> expect)
@@ -137,6 +105,38 @@ TransactArgs ReadTransactArgs(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+// The whole exchange. Runs on a pool thread or (Sync) on the JS thread.
+ByteBuf Transact(int fd, const uint8_t* request, size_t length, const uint32_t* expect, size_t count) {
+  Expected expected(expect, count);
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  iovec iov{const_cast<uint8_t*>(request), length};
+  msghdr msg{};
+  msg.msg_name = &kernel;
+  msg.msg_namelen = sizeof kernel;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  // The kernel processes netlink requests synchronously inside sendmsg (link deletion
+  // can sit here ~20 ms waiting for RCU), queueing every reply before it returns.
+  ssize_t sent;
+  do sent = ::sendmsg(fd, &msg, 0);
+  while (sent < 0 && errno == EINTR);
+  if (sent < 0) ThrowErrno("sendmsg");
+
+  ByteBuf out;
+  while (!expected.Complete()) {
+    size_t before = out.Size();
+    ssize_t n = RecvDatagram(fd, out);
+    // A running dump queues its next part inside each recvmsg, so an empty queue means
+    // the kernel has said everything it will. ENOBUFS: replies were lost, and the
+    // caller must know rather than wait for them.
+    if (n == -EAGAIN) break;
+    if (n < 0) throw Errno(static_cast<int>(-n), "recvmsg");
+    expected.Scan(out.Data() + before, static_cast<size_t>(n));
+  }
+  return out;
+}
 
 Fd OpenNetlink(int protocol, int nsFd, int bufferBytes, bool nonblocking) {
   Fd fd;

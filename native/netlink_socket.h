@@ -14,6 +14,11 @@ namespace netplumb {
 // chosen by the kernel).
 Fd OpenNetlink(int protocol, int nsFd, int bufferBytes, bool nonblocking);
 
+// One exchange: sends request (whole netlink messages) in one sendmsg and returns every
+// reply datagram (padded to 4 bytes) until each sequence number in expect has seen
+// NLMSG_ERROR or NLMSG_DONE, or nothing more is queued. Any thread; throws Errno.
+ByteBuf Transact(int fd, const uint8_t* request, size_t length, const uint32_t* expect, size_t count);
+
 // Receives one datagram without blocking and appends it (padded to 4 bytes) to out.
 // Returns bytes appended (0 for a datagram not sent by the kernel, which is dropped),
 // or -errno (-EAGAIN when nothing is queued).

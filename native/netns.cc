@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <mutex>
+#include <set>
 
 #include "errors.h"
 #include "instance.h"
@@ -23,9 +25,13 @@ constexpr const char* kThreadNetns = "/proc/thread-self/ns/net";
 // ip/ipnetns.c): make the parent directory a shared mount point, so that unmounting the
 // file in one mount namespace unmounts it in all and the namespace can be freed, then
 // create the mount point file exclusively (EEXIST if the name is taken).
-void MakeMountPoint(const std::string& path) {
-  size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+// Once per directory and process: remounting it shared on every create (as `ip netns
+// add`, a one-shot program, does) costs a mount syscall that serialises on the mount lock.
+void MakeSharedDir(const std::string& dir) {
+  static std::mutex mu;
+  static std::set<std::string> done;
+  std::lock_guard<std::mutex> lock(mu);
+  if (done.count(dir)) return;
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) ThrowErrno("mkdir", dir);
   bool madeMountPoint = false;
   while (::mount("", dir.c_str(), "none", MS_SHARED | MS_REC, nullptr) != 0) {
@@ -34,6 +40,12 @@ void MakeMountPoint(const std::string& path) {
     if (::mount(dir.c_str(), dir.c_str(), "none", MS_BIND | MS_REC, nullptr) != 0) ThrowErrno("mount", dir);
     madeMountPoint = true;
   }
+  done.insert(dir);
+}
+
+void MakeMountPoint(const std::string& path) {
+  size_t slash = path.rfind('/');
+  MakeSharedDir(slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash));
   Fd file(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0));
   if (!file) ThrowErrno("open", path);
 }
@@ -76,6 +88,22 @@ class NetnsCreateOp : public AsyncOp {
  private:
   std::optional<std::string> path_;
   Fd ns_;  // closed if the env died before the promise could take it
+};
+
+class NetnsUnmountOp : public AsyncOp {
+ public:
+  explicit NetnsUnmountOp(std::string path) : path_(std::move(path)) {}
+  void Execute() override {
+    // MNT_DETACH as `ip netns del`: processes still using the namespace keep it alive.
+    // EINVAL means "not a mount point": a file left by a crash between create and bind,
+    // which unlink still has to remove.
+    if (::umount2(path_.c_str(), MNT_DETACH) != 0 && errno != EINVAL) ThrowErrno("umount2", path_);
+    if (::unlink(path_.c_str()) != 0) ThrowErrno("unlink", path_);
+  }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  std::string path_;
 };
 
 }  // namespace
@@ -126,14 +154,8 @@ Napi::Value NetnsMount(const Napi::CallbackInfo& info) {
 
 Napi::Value NetnsUnmount(const Napi::CallbackInfo& info) {
   std::string path = ArgString(info, 0, "mountPath");
-  Translate(info.Env(), [&] {
-    // MNT_DETACH as `ip netns del`: processes still using the namespace keep it alive.
-    // EINVAL means "not a mount point": a file left by a crash between create and bind,
-    // which unlink still has to remove.
-    if (::umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL) ThrowErrno("umount2", path);
-    if (::unlink(path.c_str()) != 0) ThrowErrno("unlink", path);
-  });
-  return info.Env().Undefined();
+  // On a pool thread: umount2 waits for the mount lock and can take tens of ms.
+  return Instance::Of(info.Env())->Start(info.Env(), [&] { return std::make_unique<NetnsUnmountOp>(path); });
 }
 
 Napi::Value NetnsOpen(const Napi::CallbackInfo& info) {

@@ -17,15 +17,12 @@ class SysctlOp : public AsyncOp {
       : ns_(std::move(ns)), path_("/proc/sys/" + path), value_(std::move(value)) {}
 
   void Execute() override {
-    NetnsSwitch inside(ns_.Get());
-    Fd file = OpenOrThrow(path_, (value_ ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
     if (value_) {
-      // One write: the kernel parses a sysctl value per write call.
-      ssize_t n = ::write(file.Get(), value_->data(), value_->size());
-      if (n < 0) ThrowErrno("write", path_);
-      if (static_cast<size_t>(n) != value_->size()) throw Errno(EIO, "write", path_);
+      WriteSysctl(ns_.Get(), path_, *value_);
       return;
     }
+    NetnsSwitch inside(ns_.Get());
+    Fd file = OpenOrThrow(path_, O_RDONLY | O_CLOEXEC);
     char chunk[4096];
     for (;;) {
       ssize_t n = ::read(file.Get(), chunk, sizeof chunk);
@@ -49,7 +46,17 @@ class SysctlOp : public AsyncOp {
   std::string result_;
 };
 
-// Relative, with no empty, "." or ".." component.
+}  // namespace
+
+void WriteSysctl(int nsFd, const std::string& file, const std::string& value) {
+  NetnsSwitch inside(nsFd);
+  Fd f = OpenOrThrow(file, O_WRONLY | O_CLOEXEC);
+  // One write: the kernel parses a sysctl value per write call.
+  ssize_t n = ::write(f.Get(), value.data(), value.size());
+  if (n < 0) ThrowErrno("write", file);
+  if (static_cast<size_t>(n) != value.size()) throw Errno(EIO, "write", file);
+}
+
 bool IsSysctlKey(const std::string& path) {
   if (path.empty() || path.front() == '/') return false;
   size_t start = 0;
@@ -61,6 +68,8 @@ bool IsSysctlKey(const std::string& path) {
     start = end + 1;
   }
 }
+
+namespace {
 
 Napi::Value Sysctl(const Napi::CallbackInfo& info, bool write) {
   int ns = ArgInt(info, 0, "nsFd");

@@ -40,3 +40,7 @@ export type { PublishSpec, PublishedPort } from './network/ports.js';
 // Both layers have a "rule" and a "range": nftables' keep the short names, policy routing's are renamed.
 export type { RuleSpec, Range } from './nft/index.js';
 export type { RuleSpec as RoutingRuleSpec, Range as RoutingRuleRange } from './rtnl/index.js';
+
+// --- Reliability: finding and removing leftovers (issue 7) ---
+export { cleanupNetworks } from './network/cleanup.js';
+export type { CleanupOptions, CleanupReport, EndpointLeftover } from './network/cleanup.js';

@@ -7,6 +7,17 @@
 import { createRequire } from 'node:module';
 import { SystemError } from './errors.js';
 
+/** One step of {@link NativeBinding.pipeline}: a netlink exchange, or a sysctl write in a namespace. */
+export type PipelineStep =
+  | { fd: number; request: Buffer; expect: Uint32Array }
+  | { nsFd: number; path: string; value: string };
+
+/**
+ * What a pipeline step gave: a netlink step's reply datagrams, `true` for a sysctl
+ * written, the SystemError of a failed system call, `null` for a step that did not run.
+ */
+export type PipelineResult = Buffer | true | Error | null;
+
 /** What the addon exports. Every failing call throws or rejects with {@link SystemError}. */
 export interface NativeBinding {
   /** Hands the addon the error class it must construct: `new SystemError(errno, syscall, path?)`. */
@@ -50,14 +61,14 @@ export interface NativeBinding {
   /**
    * Creates a new network namespace (unshare on an addon thread, never the JS thread) and
    * resolves with an fd for it. With `mountPath`, first makes the parent directory a shared
-   * mount and creates the file exclusively (EEXIST if taken), then bind-mounts the namespace
-   * there exactly as `ip netns add` does; on failure nothing is left behind.
+   * mount (once per process) and creates the file exclusively (EEXIST if taken), then
+   * bind-mounts the namespace there as `ip netns add` does; on failure nothing is left behind.
    */
   netnsCreate(mountPath: string | null): Promise<number>;
   /** Bind-mounts the namespace `nsFd` at `mountPath` as `ip netns attach` does. */
   netnsMount(nsFd: number, mountPath: string): void;
-  /** Unmounts (MNT_DETACH) and unlinks a namespace mount. */
-  netnsUnmount(mountPath: string): void;
+  /** Unmounts (MNT_DETACH) and unlinks a namespace mount, on an addon thread. */
+  netnsUnmount(mountPath: string): Promise<void>;
   /** Opens a namespace file (O_RDONLY|O_CLOEXEC) and checks it is a network namespace. */
   netnsOpen(path: string): number;
   /** Opens the calling thread's network namespace. */
@@ -77,6 +88,15 @@ export interface NativeBinding {
    * Returns the fd for Node to adopt.
    */
   inetSocket(nsFd: number, family: 4 | 6, type: number, bind: boolean, address: string, port: number): number;
+  /**
+   * Runs the steps in order on one addon thread — one thread hop and one N-API crossing
+   * for work that spans namespaces and protocols. A netlink step is a transact (see
+   * {@link netlinkTransact}); a sysctl step writes `/proc/sys/<path>` from inside `nsFd`.
+   * The run stops after the first step the kernel refuses (an NLMSG_ERROR with an error
+   * in its replies) or whose system call fails; later steps are `null`. Never rejects for
+   * a step's failure: the results say what happened.
+   */
+  pipeline(steps: PipelineStep[]): Promise<PipelineResult[]>;
   /** Reads `/proc/sys/<key path>` as seen from namespace `nsFd`, on an addon thread. */
   sysctlRead(nsFd: number, path: string): Promise<string>;
   /** Writes `/proc/sys/<key path>` as seen from namespace `nsFd`, on an addon thread. */

@@ -350,6 +350,6 @@ export class Netns {
     if (this.fdValue < 0) throw new ClosedError(`namespace ${this.name ?? this.inode}`);
     const path = this.name !== undefined ? `${NETNS_RUN_DIR}/${this.name}` : undefined;
     this.close();
-    if (path) native.netnsUnmount(path);
+    if (path) await native.netnsUnmount(path);
   }
 }

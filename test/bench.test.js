@@ -30,7 +30,7 @@ ptest.serial('benchmarks/bench.js --quick runs and writes the results JSON', asy
   for (const k of ['kernel', 'cpus', 'node']) t.truthy(r.machine[k], `machine.${k}`);
   t.is(r.options.quick, true);
   const runners = r.options.runners;
-  for (const name of ['floor', 'shell', 'lowlevel']) t.true(runners.includes(name), `runner ${name} ran`);
+  for (const name of ['floor', 'shell', 'lowlevel', 'network']) t.true(runners.includes(name), `runner ${name} ran`);
 
   for (const mode of ['attach', 'full']) {
     for (const name of runners) {
@@ -49,6 +49,8 @@ ptest.serial('benchmarks/bench.js --quick runs and writes the results JSON', asy
   t.truthy(r.summary.growth.lowlevel.per1000Live);
   t.true(Number.isFinite(r.summary.growth.lowlevel.eventLoop.p99Ms));
   t.truthy(r.summary.concurrency.lowlevel?.[1]?.teardownPerSecond);
+  t.truthy(r.summary.concurrency.network?.[1]?.setupPerSecond);
+  t.truthy(r.summary.growth['network-noipv6']);
   t.true(Array.isArray(r.summary.targets) && r.summary.targets.length > 0);
   t.regex(readFileSync(chart, 'utf8'), /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
 });

@@ -233,15 +233,15 @@ ptest('netnsCreate with a path makes a namespace `ip netns` can use; netnsUnmoun
     t.is(fs.fstatSync(fd).ino, fs.statSync(path).ino, 'fd and mount are the same namespace');
     t.not(fs.fstatSync(fd).ino, fs.statSync('/proc/thread-self/ns/net').ino);
     t.regex(execFileSync('ip', ['netns', 'exec', name, 'ip', 'link'], { encoding: 'utf8' }), /^1: lo:/);
-    native.netnsUnmount(path);
+    await native.netnsUnmount(path);
     t.false(fs.existsSync(path));
     t.false(netnsNames().includes(name));
-    const gone = t.throws(() => native.netnsUnmount(path), { instanceOf: SystemError, code: 'ENOENT' });
+    const gone = await t.throwsAsync(native.netnsUnmount(path), { instanceOf: SystemError, code: 'ENOENT' });
     t.is(gone.syscall, 'umount2');
     t.is(gone.path, path);
     // A bare mount point file (left by a crash before the bind) is still removed.
     fs.writeFileSync(`${path}-stale`, '');
-    native.netnsUnmount(`${path}-stale`);
+    await native.netnsUnmount(`${path}-stale`);
     t.false(fs.existsSync(`${path}-stale`));
   } finally {
     native.close(fd);
@@ -272,7 +272,7 @@ ptest('netnsCreate(null) gives an unnamed namespace; netnsMount publishes it lik
     t.throws(() => native.netnsMount(hostname, `${path}-x`), { instanceOf: SystemError, code: 'EINVAL' });
     fs.closeSync(hostname);
     t.false(fs.existsSync(`${path}-x`));
-    native.netnsUnmount(path);
+    await native.netnsUnmount(path);
   } finally {
     native.close(fd);
   }
@@ -385,7 +385,7 @@ ptest('sysctl read/write inside a fresh namespace leaves the test\'s own alone',
     await t.throwsAsync(native.sysctlWrite(fd, 'net/ipv4/ip_forward', 'x'), { instanceOf: SystemError, code: 'EINVAL' });
     t.throws(() => native.sysctlWrite(fd, 'net/ipv4/ip_forward', 1), { instanceOf: TypeError });
   } finally {
-    native.netnsUnmount(`/run/netns/${name}`);
+    await native.netnsUnmount(`/run/netns/${name}`);
     native.close(fd);
   }
 });
@@ -484,7 +484,7 @@ ptest.serial('no fd leaks over 2000 create/unmount/close cycles, error paths inc
       native.close(native.inetSocket(fd, 4, 1, true, '', 0));
       t.throws(() => native.inetSocket(fd, 6, 1, true, 'not-an-ip', 0), { code: 'EINVAL' });
     }
-    native.netnsUnmount(path);
+    await native.netnsUnmount(path);
     native.close(fd);
   };
   await cycle(-1); // warm up (thread-locals, lazily opened fds of Node itself)

@@ -288,7 +288,7 @@ test('encoders refuse bad input with ValidationError naming the field, before wr
     ['alias', (b) => encodeLinkAdd(b, { kind: 'bridge', name: 'br0', alias: 'x', netns: { fd: 3 } })],
     ['changes', (b) => encodeLinkSet(b, 'eth0', {})],
     ['name', (b) => encodeLinkSet(b, 'eth0', { name: 'eth1' })],
-    ['bridgePort', (b) => encodeLinkSet(b, 'eth0', { bridgePort: { hairpin: true } })],
+    ['bridgePort', (b) => encodeLinkSet(b, 'eth0', { bridgePort: { hairpin: true }, netns: { fd: 3 } })],
     ['up', (b) => encodeLinkSet(b, 2, { up: 'yes' })],
     ['addrGenMode', (b) => encodeLinkSet(b, 2, { addrGenMode: 'eui48' })],
     ['link', (b) => encodeLinkDelete(b, 0)],
@@ -330,4 +330,12 @@ test('a veth is one request carrying its peer, and set() splits addrgenmode befo
   const s = new Batch();
   encodeLinkSet(s, 7, { addrGenMode: 'none', up: true, bridgePort: { hairpin: true } });
   t.deepEqual(s.requests.map((r) => r.operation), ['RTM_NEWLINK set #7 addrgenmode', 'RTM_NEWLINK set #7', 'RTM_SETLINK bridge port #7']);
+
+  // By name, port options ride in the same request as IFLA_INFO_SLAVE_DATA (`type bridge_slave hairpin on`).
+  const n = new Batch();
+  encodeLinkSet(n, 'veth0', { alias: 'a', bridgePort: { hairpin: true } });
+  t.deepEqual(n.requests.map((r) => r.operation), ['RTM_NEWLINK set veth0']);
+  const nhex = n.bytes().toString('hex');
+  t.true(nhex.includes(Buffer.from('bridge').toString('hex')), 'IFLA_INFO_SLAVE_KIND bridge');
+  t.true(nhex.includes('0500040001000000'), 'IFLA_BRPORT_MODE (hairpin) 1 in IFLA_INFO_SLAVE_DATA');
 });

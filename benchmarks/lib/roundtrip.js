@@ -3,13 +3,10 @@
 // (executeSync: encode, one N-API call, sendmsg/recv, decode) and through netplumb's
 // normal path (execute: the same, plus a hop to an addon thread and back to the event
 // loop, which is what keeps the loop free). Every endpoint step pays this once.
-import * as netplumb from '../../dist/index.js';
+import { Batch, Netns, encodeLinkSet } from '../../dist/index.js';
 import { binary } from './floor.js';
 import { execFileP } from './system.js';
 import { round, summarize } from './stats.js';
-
-const { Batch, Netns } = netplumb;
-const { encodeLinkSet } = netplumb.encodeLinkSet ? netplumb : await import('../../dist/rtnl/index.js');
 
 const LO = 1;
 

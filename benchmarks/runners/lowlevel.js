@@ -1,12 +1,8 @@
 // netplumb's low-level API doing the endpoint, the way an orchestrator or CNI plugin
 // would write it by hand: a Netns handle, one veth add with the peer created inside the
 // namespace, one RtnlBatch inside the namespace, one nft transaction with one element.
-import * as netplumb from '../../dist/index.js';
+import { Netns, RtnlBatch } from '../../dist/index.js';
 import { FIXTURE } from '../lib/endpoints.js';
-
-const { Netns } = netplumb;
-// RtnlBatch is part of the rtnl layer; the public surface re-exports it once integrated.
-const RtnlBatch = netplumb.RtnlBatch ?? (await import('../../dist/rtnl/index.js')).RtnlBatch;
 
 const { bridge, gateway, prefixLength, table, map, containerPort } = FIXTURE;
 const PORTS_MAP = { family: 'inet', table, set: map, keyType: ['inet_proto', 'inet_service'], dataType: ['ipv4_addr', 'inet_service'] };

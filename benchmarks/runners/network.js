@@ -1,23 +1,10 @@
 // netplumb's BridgeNetwork doing the endpoint, as an orchestrator embedding it would:
 // `net.connect(ns, { publish })` / `ep.remove()`. The network (bridge, gateway, rules,
 // netplumb's own nft table) is created once, untimed, on its own subnet.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import * as netplumb from '../../dist/index.js';
+import { BridgeNetwork, Netns } from '../../dist/index.js';
 import { FIXTURE } from '../lib/endpoints.js';
 
-const { Netns } = netplumb;
-const modulePath = fileURLToPath(new URL('../../dist/network/bridge-network.js', import.meta.url));
-
-/** Resolves the BridgeNetwork class: from the public surface, else its module (before it is exported). */
-async function bridgeNetworkClass() {
-  if (netplumb.BridgeNetwork) return netplumb.BridgeNetwork;
-  if (!existsSync(modulePath)) throw new Error('BridgeNetwork is not built (no dist/network/bridge-network.js)');
-  return (await import(modulePath)).BridgeNetwork;
-}
-
 export async function createNetworkRunner() {
-  const BridgeNetwork = await bridgeNetworkClass();
   const net = await BridgeNetwork.create({ name: 'bench', bridge: 'npbench0', subnet: '172.31.0.0/16' });
   /** Live endpoints (and, in attach mode, the namespace handles we opened), by endpoint index. */
   const live = new Map();

@@ -68,7 +68,7 @@ export class Batch {
 
   /**
    * Starts a request. NLM_F_REQUEST is always set; pass NLM_F_ACK to get an ack for a
-   * change, NLM_F_DUMP for a dump. `expectsReply` defaults to "ACK or DUMP is set".
+   * change, NLM_F_DUMP for a dump. `expectsReply` defaults to "ACK is set, or it is a dump".
    */
   begin(type: number, flags: number, operation: string, expectsReply?: boolean): Writer {
     if (this.open !== -1) throw new Error('Batch.begin() before end() of the previous request');
@@ -87,7 +87,8 @@ export class Batch {
       seq,
       operation,
       offset: this.open,
-      expectsReply: expectsReply ?? (f & (NLM_F_ACK | NLM_F_DUMP)) !== 0,
+      // NLM_F_DUMP's bits mean REPLACE|EXCL on NEW requests: a dump has both and no ACK.
+      expectsReply: expectsReply ?? ((f & NLM_F_ACK) !== 0 || (f & NLM_F_DUMP) === NLM_F_DUMP),
     });
     return w;
   }
@@ -121,6 +122,30 @@ export class Batch {
   bytes(): Buffer {
     if (this.open !== -1) throw new Error('Batch has an unfinished request');
     return this.writer.bytes();
+  }
+
+  /**
+   * Asks for one acknowledgement instead of one per request: clears NLM_F_ACK on every
+   * request but the last that asked for one. The kernel handles a sendmsg's requests in
+   * order and reports a failing request whether or not it asked for an ack, so the last
+   * ack still proves everything before it was handled — with one reply datagram (and one
+   * recvmsg) instead of one per request. Dumps carry no ACK and are left alone.
+   */
+  ackLastOnly(): this {
+    if (this.open !== -1) throw new Error('Batch has an unfinished request');
+    let last = -1;
+    this.requests.forEach((r, i) => {
+      if (r.flags & NLM_F_ACK) last = i;
+    });
+    this.requests.forEach((r, i) => {
+      if (i === last || !(r.flags & NLM_F_ACK)) return;
+      r.flags &= ~NLM_F_ACK;
+      r.expectsReply = false;
+      const at = r.offset + 6;
+      if (HOST_LE) this.writer.buf.writeUInt16LE(r.flags, at);
+      else this.writer.buf.writeUInt16BE(r.flags, at);
+    });
+    return this;
   }
 
   /** Sequence numbers whose terminal replies the transport must wait for. */

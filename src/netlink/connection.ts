@@ -49,7 +49,8 @@ export class NetlinkConnection {
     return fd;
   }
 
-  private acquire(): number | Promise<number> {
+  /** @internal A socket of the pool for exclusive use; give it back with {@link release}. */
+  acquire(): number | Promise<number> {
     if (this.closed) throw new ClosedError('netlink connection');
     const fd = this.idle.pop();
     if (fd !== undefined) return fd;
@@ -57,7 +58,8 @@ export class NetlinkConnection {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
-  private release(fd: number): void {
+  /** @internal Returns a socket taken with {@link acquire}. */
+  release(fd: number): void {
     if (this.closed) {
       native.close(fd);
       return;

@@ -9,10 +9,17 @@
 import { randomBytes } from 'node:crypto';
 import { NetplumbError, ValidationError } from '../errors.js';
 import { Batch } from '../netlink/batch.js';
-import { Netns } from '../netns.js';
+import { native } from '../native.js';
+import { NETNS_RUN_DIR, Netns, validateNetnsName } from '../netns.js';
 import type { Transaction } from '../nft/index.js';
+import { Attributes } from '../netlink/attributes.js';
+import type { Reply } from '../netlink/batch.js';
+import { runPipeline } from '../netlink/pipeline.js';
+import { encodeAddressAdd } from '../rtnl/address.js';
 import { RtnlBatch } from '../rtnl/batch.js';
-import { decodeLink, encodeLinkAdd, encodeLinkSet } from '../rtnl/link.js';
+import { IFINFOMSG_LEN, IFLA_LINK, RTM_NEWLINK } from '../rtnl/constants.js';
+import { encodeLinkAdd, encodeLinkSet } from '../rtnl/link.js';
+import { encodeRouteAdd } from '../rtnl/route.js';
 import { checkIfname } from '../rtnl/validate.js';
 import { parseMac, formatHw } from '../rtnl/ip.js';
 import { Endpoint, type EndpointOwner, isGone } from './endpoint.js';
@@ -264,7 +271,7 @@ export class BridgeNetwork implements EndpointOwner {
       }
 
       fault('create:bridge');
-      const link = await host.links.add({ kind: 'bridge', name: bridge, up: true, alias: networkAlias(tag), ...(tag.mtu ? { mtu: tag.mtu } : {}) });
+      const link = await host.links.add({ kind: 'bridge', name: bridge, up: true, alias: networkAlias({ ...tag, pid: process.pid }), ...(tag.mtu ? { mtu: tag.mtu } : {}) });
       undo.push(() => host.links.delete(link.index));
 
       fault('create:address');
@@ -441,6 +448,7 @@ export class BridgeNetwork implements EndpointOwner {
     const ports = normalizePublish(options.publish, this.hostIp);
     const ownsNetns = netns === undefined;
     if (options.netnsName !== undefined && !ownsNetns) throw new ValidationError('netnsName', 'only when netplumb creates the namespace');
+    if (options.netnsName !== undefined) validateNetnsName(options.netnsName);
     const ifname = options.ifname === undefined ? undefined : checkIfname(options.ifname, 'ifname');
     const defaultRouteOpt = bool(options.defaultRoute, 'defaultRoute', !this.internal);
     if (defaultRouteOpt && this.internal && options.defaultRoute) throw new ValidationError('defaultRoute', `network ${this.name} is internal: it has no way out`);
@@ -467,9 +475,11 @@ export class BridgeNetwork implements EndpointOwner {
 
       fault('connect:netns');
       if (!ns) {
-        ns = await Netns.create(options.netnsName);
+        // A named namespace is mounted in /run/netns only once its endpoint's tag exists
+        // (below): a crash in between then leaves nothing cleanupNetworks() cannot trace.
+        ns = await Netns.create();
         const created = ns;
-        undo.push(() => (created.name !== undefined ? created.delete() : created.close()));
+        undo.push(() => created.close());
       }
       const use = namespaceUse(ns.inode);
       let name = ifname;
@@ -489,63 +499,82 @@ export class BridgeNetwork implements EndpointOwner {
       }
       const endpointMac = mac ?? macFromIPv4(ip4);
       const hostIfname = `veth${id.slice(0, 7)}`;
-      const tag: EndpointTag = { id, net: this.name, if: ifn, ino: ns.inode, mac: endpointMac, dr: defaultRoute, own: ownsNetns, ip: ipv4 };
-      if (ns.name !== undefined) tag.ns = ns.name;
+      // pid and np let cleanupNetworks() tell an endpoint whose connect() was cut short by a crash.
+      const tag: EndpointTag = { id, net: this.name, if: ifn, ino: ns.inode, mac: endpointMac, dr: defaultRoute, own: ownsNetns, ip: ipv4, pid: process.pid };
+      const nsName = ns.name ?? options.netnsName;
+      if (nsName !== undefined) tag.ns = nsName;
       if (ipv6) tag.ip6 = ipv6;
+      const elements = this.portElements(ports, ipv4, ipv6);
+      if (elements.length) tag.np = elements.length;
 
-      // One sendmsg in the host namespace: the veth with its peer already in place, then
-      // its tag, no IPv6 link-local on the bridge port, hairpin (and isolation for icc=false).
+      // Hop 1, in the host: one sendmsg creating the veth with its peer already in place,
+      // then tagging it, keeping IPv6 link-local off the bridge port and setting hairpin
+      // (and isolation for icc=false); and the ports' nftables batch. One addon thread
+      // runs both; the kernel stops at the first refusal.
       fault('connect:link');
       const hb = new Batch();
       const mtu = this.mtu ? { mtu: this.mtu } : {};
       encodeLinkAdd(hb, { kind: 'veth', name: hostIfname, master: this.bridgeIndex, up: true, ...mtu, peer: { name: ifn, netns: ns, address: endpointMac, ...mtu } }, { echo: true });
-      encodeLinkSet(hb, hostIfname, { alias: endpointAlias(tag), addrGenMode: 'none' });
-      const replies = await this.netns.route.execute(hb, { allowErrors: true });
-      const created = replies[0]?.messages.find((m) => m.type === 16);
-      if (created || !replies[0]?.error) undo.push(() => this.netns.links.delete(hostIfname).catch((e) => { if (!isGone(e)) throw e; }));
-      const failed = replies.find((r) => r.error);
-      if (failed?.error) throw failed.error;
-      const hostLink = created ? decodeLink(created) : undefined;
-      const peerIndex = hostLink?.link;
-      if (!hostLink || peerIndex === undefined) throw new NetplumbError(`RTM_NEWLINK ${hostIfname}: the kernel did not echo the new link`, 'ERR_NETPLUMB_NO_REPLY');
-
-      // In the namespace, one more sendmsg; ports and IPv6-off meanwhile, on other sockets.
-      fault('connect:configure');
-      const inner = new RtnlBatch(ns).linkSet(1, { up: true });
-      inner.linkSet(peerIndex, ipv6 ? { up: true } : { addrGenMode: 'none', up: true });
-      inner.addressAdd({ link: peerIndex, address: `${ipv4}/${this.pool.subnet.prefixLength}`, broadcast: true });
-      if (ipv6 && this.pool6) inner.addressAdd({ link: peerIndex, address: `${ipv6}/${this.pool6.subnet.prefixLength}`, nodad: true });
-      if (defaultRoute) {
-        inner.routeAdd({ dst: 'default', gateway: this.gateway });
-        if (ipv6 && this.gateway6) inner.routeAdd({ dst: 'default', family: 6, gateway: this.gateway6 });
-      }
+      const port = { hairpin: true, ...(this.icc ? {} : { isolated: true }) };
+      encodeLinkSet(hb, hostIfname, { alias: endpointAlias(tag), addrGenMode: 'none', bridgePort: port });
       const comment = endpointComment(this.name, id);
-      const elements = this.portElements(ports, ipv4, ipv6);
-      let publish: Transaction | undefined;
+      let publish: ReturnType<Transaction['seal']> | undefined;
       if (elements.length) {
         fault('connect:publish');
-        publish = this.netns.nft.transaction();
-        writePorts(publish, elements, comment, true);
+        const tx = this.netns.nft.transaction();
+        writePorts(tx, elements, comment, true);
+        publish = tx.seal();
       }
-      // Everything that can throw synchronously has; from here on every step is awaited.
-      const work: Array<Promise<unknown>> = [
-        inner.commit(),
-        this.netns.links.set(hostLink.index, { bridgePort: { hairpin: true, ...(this.icc ? {} : { isolated: true }) } }),
-      ];
-      if (!ipv6) work.push(ns.sysctl.set(`net.ipv6.conf.${ifn.replace(/\./g, '/')}.disable_ipv6`, 1));
-      if (publish) {
-        work.push(
-          publish.commit().then(
-            () => undo.push(() => this.unpublish(elements, comment)),
-            (e: unknown) => {
-              throw e instanceof NetplumbError && e.code === 'EEXIST' ? new PortAllocatedError(ports[0] as PublishedPort, e) : e;
-            },
-          ),
-        );
+      const hop1 = await runPipeline([
+        { connection: this.netns.route, batch: hb.ackLastOnly() },
+        ...(publish?.batch ? [{ connection: this.netns.netfilter, batch: publish.batch }] : []),
+      ]);
+      const created = (hop1.results[0] as Reply[] | undefined)?.[0];
+      if (created && !created.error) undo.push(() => this.netns.links.delete(hostIfname).catch((e: unknown) => { if (!isGone(e)) throw e; }));
+      if (hop1.error) {
+        if (hop1.failedStep === 1 && publish) {
+          try {
+            publish.complete(hop1.results[1] as Reply[]);
+          } catch (e) {
+            throw e instanceof NetplumbError && e.code === 'EEXIST' ? new PortAllocatedError(ports[0] as PublishedPort, e) : e;
+          }
+        }
+        throw hop1.error;
       }
-      const results = await Promise.allSettled(work);
-      const bad = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (bad) throw bad.reason;
+      if (publish?.batch) {
+        publish.complete(hop1.results[1] as Reply[]);
+        undo.push(() => this.unpublish(elements, comment));
+      }
+      // Only the peer's ifindex is needed from the echo: IFLA_LINK after struct ifinfomsg.
+      const echo = created?.messages.find((m) => m.type === RTM_NEWLINK);
+      const peerIndex = echo ? Attributes.parse(echo.payload, IFINFOMSG_LEN).u32(IFLA_LINK) : undefined;
+      if (peerIndex === undefined) throw new NetplumbError(`RTM_NEWLINK ${hostIfname}: the kernel did not echo the new link`, 'ERR_NETPLUMB_NO_REPLY');
+
+      // Hop 2, in the namespace: IPv6 off on the new interface (as Docker does for an
+      // IPv4-only network), then one sendmsg: lo up, eth0 up, address(es), default route(s).
+      fault('connect:configure');
+      const inner = new Batch();
+      encodeLinkSet(inner, 1, { up: true });
+      encodeLinkSet(inner, peerIndex, ipv6 ? { up: true } : { addrGenMode: 'none', up: true });
+      encodeAddressAdd(inner, { link: peerIndex, address: `${ipv4}/${this.pool.subnet.prefixLength}`, broadcast: true });
+      if (ipv6 && this.pool6) encodeAddressAdd(inner, { link: peerIndex, address: `${ipv6}/${this.pool6.subnet.prefixLength}`, nodad: true });
+      if (defaultRoute) {
+        encodeRouteAdd(inner, { dst: 'default', gateway: this.gateway });
+        if (ipv6 && this.gateway6) encodeRouteAdd(inner, { dst: 'default', family: 6, gateway: this.gateway6 });
+      }
+      const hop2 = await runPipeline([
+        ...(ipv6 ? [] : [{ nsFd: ns.fd, sysctl: `net/ipv6/conf/${ifn}/disable_ipv6`, value: '1' }]),
+        { connection: ns.route, batch: inner.ackLastOnly() },
+      ]);
+      if (hop2.error) throw hop2.error;
+      if (ownsNetns && options.netnsName !== undefined) {
+        const anonymous = ns;
+        const path = `${NETNS_RUN_DIR}/${options.netnsName}`;
+        native.netnsMount(anonymous.fd, path);
+        undo.push(() => native.netnsUnmount(path));
+        ns = await Netns.open(options.netnsName);
+        anonymous.close();
+      }
 
       const ep = new Endpoint(this, {
         id,

@@ -24,6 +24,8 @@ export interface NetworkTag {
   icc: boolean;
   internal: boolean;
   hostIp?: string;
+  /** Process that created the network: while it runs, a network without its rules is still being created (cleanup leaves it). */
+  pid?: number;
 }
 
 /** What a host-side veth's alias records about its endpoint. */
@@ -45,6 +47,10 @@ export interface EndpointTag {
   dr: boolean;
   /** Whether netplumb created the namespace for this endpoint (it then deletes it too). */
   own: boolean;
+  /** Process that connected the endpoint: while it runs, an unfinished endpoint is still being connected (cleanup leaves it). */
+  pid?: number;
+  /** Number of port map elements connect() publishes for it: fewer in the maps means it never finished. */
+  np?: number;
 }
 
 function encode(prefix: string, value: object, what: string): string {
@@ -100,6 +106,12 @@ export function networkComment(network: string): string {
 /** Comment on an endpoint's map elements. */
 export function endpointComment(network: string, endpoint: string): string {
   return `netplumb net=${network} ep=${endpoint}`;
+}
+
+/** The network of a rule or @bridges element comment (`netplumb net=NAME`), if it is one of ours. */
+export function parseNetworkComment(comment: string | undefined): string | undefined {
+  const m = comment ? /^netplumb net=(\S+)$/.exec(comment) : null;
+  return m ? (m[1] as string) : undefined;
 }
 
 /** The endpoint id and network of an element comment, if it is one of ours. */

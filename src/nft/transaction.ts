@@ -457,18 +457,35 @@ export class Transaction {
    * transaction is committed at most once.
    */
   async commit(): Promise<CommitResult> {
+    const { batch, complete } = this.seal();
+    if (!batch) return complete([]);
+    try {
+      return complete(await this.conn.execute(batch, { allowErrors: true }));
+    } finally {
+      this.state = 'done';
+    }
+  }
+
+  /**
+   * @internal Closes the transaction into its batch without sending it, for a caller
+   * that sends it together with other work (a netlink pipeline); `complete(replies)` then
+   * does with the kernel's answer what commit() does: throws the failing change's error,
+   * or records handles and set types and returns the result. `batch` is undefined when
+   * there is nothing to send.
+   */
+  seal(): { batch: Batch | undefined; complete(replies: Reply[]): CommitResult } {
     if (this.state !== 'open') throw new NetplumbError('the transaction was already committed', 'ERR_NETPLUMB_COMMITTED');
     this.state = 'committing';
     const result: CommitResult = { rules: this.echoes.map((e) => e.rule) };
     if (this.changes.length === 0) {
       this.state = 'done';
-      return result;
+      return { batch: undefined, complete: () => result };
     }
     const w = this.batch.begin(NFNL_MSG_BATCH_END, 0, 'NFNL_MSG_BATCH_END', false);
     putNfgenmsg(w, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
     this.batch.end();
-    try {
-      const replies = await this.conn.execute(this.batch, { allowErrors: true });
+    const complete = (replies: Reply[]): CommitResult => {
+      this.state = 'done';
       this.check(replies);
       for (const e of this.echoes) {
         const echo = replies[e.request]?.messages.find((m) => (m.type & 0xff) === C.NFT_MSG_NEWRULE);
@@ -479,9 +496,13 @@ export class Transaction {
         else for (const k of [...this.registry.keys()]) if (k === c.key || (c.key.endsWith(' ') && k.startsWith(c.key))) this.registry.delete(k);
       }
       return result;
-    } finally {
-      this.state = 'done';
-    }
+    };
+    return { batch: this.batch.ackLastOnly(), complete };
+  }
+
+  /** @internal The connection the transaction commits on. */
+  get connection(): NetlinkConnection {
+    return this.conn;
   }
 
   /** Throws the error of the first refused request, renamed after the change it belongs to. */

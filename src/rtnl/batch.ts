@@ -154,6 +154,6 @@ export class RtnlBatch {
     if (this.committed) throw new ClosedError('committed RtnlBatch');
     this.committed = true;
     if (this.batch.length === 0) return;
-    await this.ns.route.execute(this.batch);
+    await this.ns.route.execute(this.batch.ackLastOnly());
   }
 }

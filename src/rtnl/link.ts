@@ -465,9 +465,11 @@ export interface LinkChanges {
    */
   addrGenMode?: Inet6AddrGenMode;
   /**
-   * Bridge port options (`bridge link set dev X hairpin on ...`): sent as RTM_SETLINK
-   * AF_BRIDGE with IFLA_PROTINFO, after the other changes (so `master` may enslave it in
-   * the same call). The kernel finds the port by ifindex only.
+   * Bridge port options (`bridge link set dev X hairpin on ...`). For a link given by
+   * ifindex: RTM_SETLINK AF_BRIDGE with IFLA_PROTINFO, after the other changes (so
+   * `master` may enslave it in the same call). For a link given by name (the kernel finds
+   * AF_BRIDGE ports by ifindex only): IFLA_INFO_SLAVE_DATA in the same request, like `ip
+   * link set dev X type bridge_slave ...` — the link must already be a port.
    */
   bridgePort?: BridgePortChanges;
   /** Bridge options of a bridge (`ip link set dev br0 type bridge ...`). */
@@ -952,9 +954,16 @@ export function encodeLinkSet(batch: Batch, ref: LinkRef, changes: LinkChanges):
   }
   let port: Put[] | undefined;
   if (changes.bridgePort !== undefined) {
-    if (target.name !== undefined) throw new ValidationError('bridgePort', 'the kernel finds a bridge port by ifindex only; pass the link by ifindex');
     if (changes.netns !== undefined) throw new ValidationError('bridgePort', 'cannot be changed while moving the link to another namespace');
-    port = prepareBridgePort(changes.bridgePort, 'bridgePort');
+    if (changes.bridge !== undefined) throw new ValidationError('bridgePort', 'a link is either a bridge or a bridge port');
+    const portAttrs = prepareBridgePort(changes.bridgePort, 'bridgePort');
+    if (target.name !== undefined) {
+      // AF_BRIDGE finds a port by ifindex only; by name, the options go as the port's
+      // IFLA_INFO_SLAVE_DATA in the same request (`ip link set dev X type bridge_slave ...`).
+      puts.push(putNest(C.IFLA_LINKINFO, [putText(C.IFLA_INFO_SLAVE_KIND, 'bridge'), putNest(C.IFLA_INFO_SLAVE_DATA, portAttrs)]));
+    } else {
+      port = portAttrs;
+    }
   }
   if (change === 0 && puts.length === 0 && !genFirst && !port) throw new ValidationError('changes', 'changes nothing');
 

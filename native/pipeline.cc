@@ -1,0 +1,152 @@
+// Several netlink exchanges and sysctl writes, possibly in different namespaces, run in
+// order by one addon thread: the endpoint hot path (veth in the host, configuration in
+// the container, published ports in nftables) costs one thread hop and one N-API
+// crossing instead of one per step. The first step the kernel refuses ends the run.
+#include <linux/netlink.h>
+
+#include <variant>
+#include <vector>
+
+#include "addon.h"
+#include "errors.h"
+#include "instance.h"
+#include "netlink_socket.h"
+#include "netns.h"
+
+namespace netplumb {
+
+namespace {
+
+struct NetlinkStep {
+  Fd fd;  // a dup, as in TransactOp
+  std::vector<uint8_t> request;
+  std::vector<uint32_t> expect;
+};
+
+struct SysctlStep {
+  Fd ns;
+  std::string file;
+  std::string value;
+};
+
+using Step = std::variant<NetlinkStep, SysctlStep>;
+
+// Whether a reply holds an NLMSG_ERROR (or a dump's NLMSG_DONE) carrying a negative error.
+bool Refused(const ByteBuf& reply) {
+  const uint8_t* p = reply.Data();
+  size_t n = reply.Size(), off = 0;
+  while (off + sizeof(nlmsghdr) <= n) {
+    nlmsghdr h;
+    std::memcpy(&h, p + off, sizeof h);
+    if (h.nlmsg_len < sizeof h || h.nlmsg_len > n - off) return false;
+    if ((h.nlmsg_type == NLMSG_ERROR || h.nlmsg_type == NLMSG_DONE) && h.nlmsg_len >= sizeof h + sizeof(int32_t)) {
+      int32_t err;
+      std::memcpy(&err, p + off + sizeof h, sizeof err);
+      if (err < 0) return true;
+    }
+    off += NLMSG_ALIGN(h.nlmsg_len);
+  }
+  return false;
+}
+
+class PipelineOp : public AsyncOp {
+ public:
+  explicit PipelineOp(std::vector<Step> steps) : steps_(std::move(steps)) {}
+
+  void Execute() override {
+    results_.resize(steps_.size());
+    for (size_t i = 0; i < steps_.size(); i++) {
+      try {
+        if (auto* s = std::get_if<SysctlStep>(&steps_[i])) {
+          WriteSysctl(s->ns.Get(), s->file, s->value);
+          results_[i] = Written{};
+        } else {
+          auto& nl = std::get<NetlinkStep>(steps_[i]);
+          ByteBuf reply = Transact(nl.fd.Get(), nl.request.data(), nl.request.size(), nl.expect.data(), nl.expect.size());
+          bool refused = Refused(reply);
+          results_[i] = std::move(reply);
+          if (refused) return;
+        }
+      } catch (const Errno& e) {
+        results_[i] = e;
+        return;
+      }
+    }
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array out = Napi::Array::New(env, results_.size());
+    for (size_t i = 0; i < results_.size(); i++) {
+      Napi::Value v = env.Null();
+      if (auto* buf = std::get_if<ByteBuf>(&results_[i])) v = ToBuffer(env, std::move(*buf));
+      else if (std::holds_alternative<Written>(results_[i])) v = Napi::Boolean::New(env, true);
+      else if (auto* e = std::get_if<Errno>(&results_[i])) v = SystemErrorValue(env, *e);
+      out.Set(static_cast<uint32_t>(i), v);
+    }
+    return out;
+  }
+
+ private:
+  struct Written {};
+  std::vector<Step> steps_;
+  // monostate: not run.
+  std::vector<std::variant<std::monostate, ByteBuf, Written, Errno>> results_;
+};
+
+}  // namespace
+
+Napi::Value Pipeline(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) throw Napi::TypeError::New(env, "steps must be an array");
+  Napi::Array arr = info[0].As<Napi::Array>();
+  // Read and check every argument on the JS thread before anything runs.
+  struct Raw {
+    bool sysctl;
+    int fd;
+    std::vector<uint8_t> request;
+    std::vector<uint32_t> expect;
+    std::string path, value;
+  };
+  std::vector<Raw> raw;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsObject()) throw Napi::TypeError::New(env, "each step must be an object");
+    Napi::Object o = v.As<Napi::Object>();
+    Raw r{};
+    if (o.Has("path")) {
+      Napi::Value ns = o.Get("nsFd"), path = o.Get("path"), value = o.Get("value");
+      if (!ns.IsNumber() || !path.IsString() || !value.IsString())
+        throw Napi::TypeError::New(env, "a sysctl step needs nsFd (number), path and value (strings)");
+      r.sysctl = true;
+      r.fd = ns.As<Napi::Number>().Int32Value();
+      r.path = path.As<Napi::String>().Utf8Value();
+      r.value = value.As<Napi::String>().Utf8Value();
+    } else {
+      Napi::Value fd = o.Get("fd"), request = o.Get("request"), expect = o.Get("expect");
+      if (!fd.IsNumber() || !request.IsBuffer() || !expect.IsTypedArray() ||
+          expect.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
+        throw Napi::TypeError::New(env, "a netlink step needs fd (number), request (Buffer) and expect (Uint32Array)");
+      auto req = request.As<Napi::Buffer<uint8_t>>();
+      auto exp = expect.As<Napi::Uint32Array>();
+      r.fd = fd.As<Napi::Number>().Int32Value();
+      r.request.assign(req.Data(), req.Data() + req.Length());
+      r.expect.assign(exp.Data(), exp.Data() + exp.ElementLength());
+    }
+    raw.push_back(std::move(r));
+  }
+  return Instance::Of(env)->Start(env, [&] {
+    std::vector<Step> steps;
+    steps.reserve(raw.size());
+    for (Raw& r : raw) {
+      if (r.sysctl) {
+        if (!IsSysctlKey(r.path)) throw Errno(EINVAL, "pipeline", r.path);
+        steps.emplace_back(SysctlStep{r.fd < 0 ? CurrentNetns() : DupOrThrow(r.fd), "/proc/sys/" + r.path, std::move(r.value)});
+      } else {
+        steps.emplace_back(NetlinkStep{DupOrThrow(r.fd), std::move(r.request), std::move(r.expect)});
+      }
+    }
+    return std::make_unique<PipelineOp>(std::move(steps));
+  });
+}
+
+}  // namespace netplumb
