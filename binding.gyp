@@ -9,6 +9,7 @@
         "native/inet_socket.cc",
         "native/monitor.cc",
         "native/pipeline.cc",
+        "native/tun.cc",
         "native/netlink_socket.cc",
         "native/netns.cc",
         "native/sysctl.cc",

@@ -42,6 +42,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"sysctlRead", SysctlRead},
       {"sysctlWrite", SysctlWrite},
       {"pipeline", Pipeline},
+      {"tunCreate", TunCreate},
   };
   for (const Entry& m : kMethods) exports.Set(m.name, Napi::Function::New(env, m.fn, m.name));
   return exports;

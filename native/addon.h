@@ -12,6 +12,7 @@ Napi::Value InetSocket(const Napi::CallbackInfo& info);
 Napi::Value SysctlRead(const Napi::CallbackInfo& info);
 Napi::Value SysctlWrite(const Napi::CallbackInfo& info);
 Napi::Value Pipeline(const Napi::CallbackInfo& info);
+Napi::Value TunCreate(const Napi::CallbackInfo& info);
 
 // Writes value to file (an absolute /proc/sys path) as seen from namespace nsFd (< 0: the
 // thread's own). Any thread; throws Errno.

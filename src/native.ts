@@ -97,6 +97,13 @@ export interface NativeBinding {
    * a step's failure: the results say what happened.
    */
   pipeline(steps: PipelineStep[]): Promise<PipelineResult[]>;
+  /**
+   * Creates a persistent tun (`tap` false) or tap device named `name` in namespace `nsFd`
+   * with TUNSETIFF (IFF_NO_PI), optionally multi-queue / with a virtio-net header and
+   * owned by uid `owner` / gid `group` (-1: not set), then TUNSETPERSIST — like `ip tuntap
+   * add`. On an addon thread; EEXIST/EBUSY when the name is taken.
+   */
+  tunCreate(nsFd: number, name: string, tap: boolean, multiQueue: boolean, vnetHdr: boolean, owner: number, group: number): Promise<void>;
   /** Reads `/proc/sys/<key path>` as seen from namespace `nsFd`, on an addon thread. */
   sysctlRead(nsFd: number, path: string): Promise<string>;
   /** Writes `/proc/sys/<key path>` as seen from namespace `nsFd`, on an addon thread. */

@@ -9,12 +9,12 @@ import * as dgram from 'node:dgram';
 import { fstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import * as net from 'node:net';
 import { isIP } from 'node:net';
-import { ClosedError, ValidationError } from './errors.js';
+import { ClosedError, NetplumbError, ValidationError } from './errors.js';
 import { NETLINK_NETFILTER, NETLINK_ROUTE } from './netlink/constants.js';
 import { NetlinkConnection } from './netlink/connection.js';
 import { native } from './native.js';
 import { Nft } from './nft/index.js';
-import { Addresses, Links, Neighbors, Routes, Rules, type MonitorOptions, type RtnlMonitor, openMonitor } from './rtnl/index.js';
+import { Addresses, Links, Neighbors, Routes, Rules, type LinkRef, type MonitorOptions, type RtnlMonitor, findByNsid, openMonitor } from './rtnl/index.js';
 
 /** Where named namespaces are mounted (iproute2's NETNS_RUN_DIR). */
 export const NETNS_RUN_DIR = '/run/netns';
@@ -249,6 +249,42 @@ export class Netns {
   /** nftables of this namespace (`nft`). */
   get nft(): Nft {
     return (this.nftApi ??= new Nft(this));
+  }
+
+  /**
+   * The other end of one of this namespace's veths — what `ethtool -S eth0` peer_ifindex
+   * and `ip link`'s link-netnsid tell by hand in the Docker walkthroughs: its ifindex and a
+   * new handle on the namespace it lives in (close it when done), found among the named
+   * namespaces and those of running processes by asking the kernel which of them has the
+   * link's nsid. Rejects with ValidationError when the link is not a veth, NetlinkError
+   * ENODEV when there is no such link, NetplumbError ENOENT when the peer's namespace is
+   * not reachable from here (nothing mounts it and no process is in it).
+   */
+  async vethPeer(link: LinkRef): Promise<{ ifindex: number; netns: Netns }> {
+    const peer = await this.links.peer(link);
+    if (peer.netnsid === undefined) {
+      return { ifindex: peer.ifindex, netns: new Netns(native.netnsOpen(`/proc/thread-self/fd/${this.fd}`), this.name, this.path) };
+    }
+    const candidates: Netns[] = [];
+    let found: Netns | undefined;
+    try {
+      for (const info of await Netns.list()) {
+        if (info.inode === this.inode) continue;
+        try {
+          const name = info.names[0];
+          const pid = info.pids[0];
+          if (name !== undefined) candidates.push(await Netns.open(name));
+          else if (pid !== undefined) candidates.push(await Netns.fromPid(pid));
+        } catch {
+          // Gone meanwhile, or not ours to open.
+        }
+      }
+      found = await findByNsid(this, peer.netnsid, candidates);
+      if (!found) throw new NetplumbError(`the namespace of nsid ${peer.netnsid} is not reachable from here`, 'ENOENT');
+      return { ifindex: peer.ifindex, netns: found };
+    } finally {
+      for (const c of candidates) if (c !== found) c.close();
+    }
   }
 
   /** Decoded rtnetlink change events of this namespace (`ip monitor`). */

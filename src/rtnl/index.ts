@@ -10,7 +10,7 @@ export type { LinkRef } from './validate.js';
 export type { IpFamily } from './ip.js';
 export type { NeighborState, ProtocolName, RouteType, RuleAction, ScopeName, TableName } from './names.js';
 
-export { Links, type LinkListFilter, type VethPeer } from './links.js';
+export { Links, type LinkListFilter, type TunSpec, type VethPeer } from './links.js';
 export {
   type BridgeLink,
   type DeviceLink,

@@ -17,8 +17,10 @@ import {
   encodeLinkGet,
   encodeLinkSet,
 } from './link.js';
+import { Batch } from '../netlink/batch.js';
+import { native } from '../native.js';
 import { type RouteNamespace, dump, indexOf, resolveIndexes, run } from './request.js';
-import type { LinkRef } from './validate.js';
+import { type LinkRef, checkIfname } from './validate.js';
 
 /** Where the other end of a veth is. */
 export interface VethPeer {
@@ -36,6 +38,37 @@ export interface VethPeer {
 export interface LinkListFilter extends Omit<LinkFilter, 'master'> {
   /** Only ports of this master (ifindex or name). */
   master?: LinkRef;
+}
+
+/**
+ * A tun or tap device to create (`ip tuntap add NAME mode tun|tap [multi_queue] [vnet_hdr]
+ * [user U] [group G]`), persistent, without packet information headers (IFF_NO_PI).
+ */
+export interface TunSpec {
+  kind: 'tun' | 'tap';
+  name: string;
+  /** IFF_MULTI_QUEUE. */
+  multiQueue?: boolean;
+  /** IFF_VNET_HDR. */
+  vnetHdr?: boolean;
+  /** TUNSETOWNER: uid allowed to attach. */
+  owner?: number;
+  /** TUNSETGROUP: gid allowed to attach. */
+  group?: number;
+  /** Set after creation in one batch, like for any link. */
+  mtu?: number;
+  /** MAC address (tap). */
+  address?: string;
+  up?: boolean;
+  /** Enslave to this bridge (ifindex or name). */
+  master?: LinkRef;
+  alias?: string;
+}
+
+function checkId(v: unknown, field: string): number {
+  if (v === undefined) return -1;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new ValidationError(field, `${JSON.stringify(v)} is not a uid/gid`);
+  return v;
 }
 
 function hasConnection(t: NetnsTarget): t is NetnsTarget & RouteNamespace {
@@ -100,10 +133,17 @@ export class Links {
    * would be created in), ENODEV for a missing master or lower link, ENOTSUP (EOPNOTSUPP)
    * with the kernel's text "Unknown device type" when it lacks the kind, EINVAL with its
    * text for options it refuses; with ValidationError before sending anything for a name
-   * over 15 bytes, a malformed MAC or address, an out-of-range number, or tun/tap (made
-   * with TUNSETIFF, not rtnetlink).
+   * over 15 bytes, a malformed MAC or address, an out-of-range number. tun/tap devices
+   * (which the kernel makes only through the TUNSETIFF ioctl, like `ip tuntap add`) are
+   * created persistent by the addon inside this namespace, then configured; SystemError
+   * EBUSY when the name is taken.
    */
-  async add(spec: LinkSpec): Promise<Link> {
+  async add(spec: LinkSpec | TunSpec): Promise<Link> {
+    if (spec !== null && typeof spec === 'object' && (spec.kind === 'tun' || spec.kind === 'tap')) return this.addTun(spec);
+    return this.addLink(spec as LinkSpec);
+  }
+
+  private async addLink(spec: LinkSpec): Promise<Link> {
     if (spec === null || typeof spec !== 'object') throw new ValidationError('spec', 'must be a link spec object');
     if (spec.netns !== undefined && !hasConnection(spec.netns)) {
       throw new ValidationError('netns', 'Links.add() reads the new link back from its namespace: pass a Netns handle (or use RtnlBatch to create into { fd } / { pid })');
@@ -131,6 +171,34 @@ export class Links {
       link = await this.get(spec.name);
     }
     return link;
+  }
+
+  /**
+   * tun/tap: created with TUNSETIFF on an addon thread inside this namespace, then given
+   * its other settings in one batch; removed again if that batch fails.
+   */
+  private async addTun(spec: TunSpec): Promise<Link> {
+    const name = checkIfname(spec.name, 'name');
+    const owner = checkId(spec.owner, 'owner');
+    const group = checkId(spec.group, 'group');
+    const changes: LinkChanges = {};
+    if (spec.mtu !== undefined) changes.mtu = spec.mtu;
+    if (spec.address !== undefined) changes.address = spec.address;
+    if (spec.master !== undefined) changes.master = spec.master;
+    if (spec.alias !== undefined) changes.alias = spec.alias;
+    if (spec.up !== undefined) changes.up = spec.up;
+    // Validate the follow-up changes before the device exists.
+    if (Object.keys(changes).length) encodeLinkSet(new Batch(), name, { ...changes, master: typeof changes.master === 'string' ? 1 : changes.master });
+    // TUNSETIFF attaches to an existing persistent device of that name instead of failing.
+    if (await this.find(name)) throw new NetplumbError(`a link named ${name} exists`, 'EEXIST');
+    await native.tunCreate(this.ns.fd, name, spec.kind === 'tap', spec.multiQueue === true, spec.vnetHdr === true, owner, group);
+    try {
+      if (Object.keys(changes).length) await this.set(name, changes);
+      return await this.get(name);
+    } catch (e) {
+      await this.delete(name).catch(() => {});
+      throw e;
+    }
   }
 
   /**
