@@ -7,6 +7,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { NetplumbError, ValidationError } from '../errors.js';
 import { Batch } from '../netlink/batch.js';
 import { native } from '../native.js';
@@ -136,6 +137,13 @@ function bool(v: unknown, field: string, dflt: boolean): boolean {
   return v;
 }
 
+/** Checks the `netns` option naming the host namespace (undefined: the caller's own). */
+function checkHostNetns(netns: unknown): void {
+  if (netns === undefined) return;
+  if (!(netns instanceof Netns)) throw new ValidationError('netns', 'must be a Netns handle');
+  if (netns.closed) throw new ValidationError('netns', 'the namespace handle is closed');
+}
+
 /** Runs `undo` steps in reverse, keeping the first error of the operation itself. */
 async function rollback(undo: Array<() => Promise<unknown> | unknown>): Promise<void> {
   for (const step of undo.reverse()) {
@@ -252,6 +260,7 @@ export class BridgeNetwork implements EndpointOwner {
    */
   static async create(options: BridgeNetworkOptions): Promise<BridgeNetwork> {
     const { tag, bridge, s4, s6 } = BridgeNetwork.describe(options);
+    checkHostNetns(options.netns);
     const ownsHost = options.netns === undefined;
     const host = options.netns ?? (await Netns.current());
     const undo: Array<() => Promise<unknown> | unknown> = [];
@@ -260,8 +269,12 @@ export class BridgeNetwork implements EndpointOwner {
       const state = hostState(host.inode);
       if (state.networks.has(tag.name)) throw new ValidationError('name', `network ${tag.name} already exists`);
       // Other processes' networks are known from the kernel: bridges carrying our tag.
-      for (const l of await host.links.list({ kind: 'bridge' })) {
-        const other = parseNetworkAlias(l.alias);
+      for (const l of await host.links.list()) {
+        // The bridge's alias is set by a second request of the creating batch, which the
+        // kernel runs even when the create fails: on a link of that name someone else
+        // made, it would overwrite their alias with our tag. Refuse the name up front.
+        if (l.name === bridge) throw new ValidationError('bridge', `${bridge} already exists${parseNetworkAlias(l.alias) ? ` (the bridge of network ${parseNetworkAlias(l.alias)?.name})` : ''}`);
+        const other = l.kind === 'bridge' ? parseNetworkAlias(l.alias) : undefined;
         if (!other) continue;
         if (other.name === tag.name) throw new ValidationError('name', `network ${tag.name} already exists (bridge ${l.name})`);
         if (overlaps(parseSubnet(other.subnet, 'subnet'), s4)) throw new ValidationError('subnet', `${s4.cidr} overlaps network ${other.name} (${other.subnet})`);
@@ -271,8 +284,15 @@ export class BridgeNetwork implements EndpointOwner {
       }
 
       fault('create:bridge');
-      const link = await host.links.add({ kind: 'bridge', name: bridge, up: true, alias: networkAlias({ ...tag, pid: process.pid }), ...(tag.mtu ? { mtu: tag.mtu } : {}) });
-      undo.push(() => host.links.delete(link.index));
+      const alias = networkAlias({ ...tag, pid: process.pid });
+      // Undone by name and tag, registered before the request: when its reply is lost the
+      // bridge may exist all the same (and one someone else made is never ours to delete).
+      let taken = false; // EEXIST: the name is someone else's, whatever alias it now has
+      undo.push(() => (taken ? undefined : deleteTagged(host, bridge, alias)));
+      const link = await host.links.add({ kind: 'bridge', name: bridge, up: true, alias, ...(tag.mtu ? { mtu: tag.mtu } : {}) }).catch((e: unknown) => {
+        taken = e instanceof NetplumbError && e.code === 'EEXIST';
+        throw e;
+      });
 
       fault('create:address');
       const addrs = new RtnlBatch(host).addressAdd({ link: link.index, address: `${tag.gateway}/${s4.prefixLength}`, broadcast: true });
@@ -290,6 +310,8 @@ export class BridgeNetwork implements EndpointOwner {
 
       fault('create:rules');
       const rules = { name: tag.name, bridge, subnet: tag.subnet, masquerade: tag.masquerade, internal: tag.internal, ...(tag.subnet6 ? { subnet6: tag.subnet6 } : {}) };
+      // Registered before the commit: when its answer is lost the rules may be in place.
+      undo.push(() => removeRules(host, tag.name, bridge));
       await BridgeNetwork.commitRules(host, (tx) => addNetwork(tx, rules));
 
       const net = new BridgeNetwork(host, ownsHost, link.index, bridge, tag);
@@ -303,18 +325,20 @@ export class BridgeNetwork implements EndpointOwner {
 
   /** Commits `write` together with the table itself when it does not exist yet. */
   private static async commitRules(host: Netns, write: (tx: Transaction) => void): Promise<void> {
-    const exists = (await host.nft.getTable(FAMILY, TABLE)) !== undefined;
-    const tx = host.nft.transaction();
-    if (!exists) addTable(tx);
-    write(tx);
-    try {
-      await tx.commit();
-    } catch (e) {
-      // Someone created the table between our look and our commit: go again without it.
-      if (exists || !(e instanceof NetplumbError) || e.code !== 'EEXIST') throw e;
-      const again = host.nft.transaction();
-      write(again);
-      await again.commit();
+    for (let attempt = 1; ; attempt++) {
+      const exists = (await host.nft.getTable(FAMILY, TABLE)) !== undefined;
+      const tx = host.nft.transaction();
+      if (!exists) addTable(tx);
+      write(tx);
+      try {
+        await tx.commit();
+        return;
+      } catch (e) {
+        // Someone created the table (EEXIST) or removed the last network and the table with
+        // it (ENOENT) between our look and our commit: look again.
+        if (attempt < 8 && e instanceof NetplumbError && e.code === (exists ? 'ENOENT' : 'EEXIST')) continue;
+        throw e;
+      }
     }
   }
 
@@ -326,6 +350,8 @@ export class BridgeNetwork implements EndpointOwner {
    */
   static async open(name: string, options: { netns?: Netns } = {}): Promise<BridgeNetwork> {
     if (typeof name !== 'string' || !NAME_RE.test(name)) throw new ValidationError('name', `${JSON.stringify(name)} is not a network name`);
+    if (options === null || typeof options !== 'object') throw new ValidationError('options', 'must be an object');
+    checkHostNetns(options.netns);
     const ownsHost = options.netns === undefined;
     const host = options.netns ?? (await Netns.current());
     try {
@@ -516,7 +542,8 @@ export class BridgeNetwork implements EndpointOwner {
       const mtu = this.mtu ? { mtu: this.mtu } : {};
       encodeLinkAdd(hb, { kind: 'veth', name: hostIfname, master: this.bridgeIndex, up: true, ...mtu, peer: { name: ifn, netns: ns, address: endpointMac, ...mtu } }, { echo: true });
       const port = { hairpin: true, ...(this.icc ? {} : { isolated: true }) };
-      encodeLinkSet(hb, hostIfname, { alias: endpointAlias(tag), addrGenMode: 'none', bridgePort: port });
+      const alias = endpointAlias(tag);
+      encodeLinkSet(hb, hostIfname, { alias, addrGenMode: 'none', bridgePort: port });
       const comment = endpointComment(this.name, id);
       let publish: ReturnType<Transaction['seal']> | undefined;
       if (elements.length) {
@@ -530,9 +557,16 @@ export class BridgeNetwork implements EndpointOwner {
         ...(publish?.batch ? [{ connection: this.netns.netfilter, batch: publish.batch }] : []),
       ]);
       const created = (hop1.results[0] as Reply[] | undefined)?.[0];
-      if (created && !created.error) undo.push(() => this.netns.links.delete(hostIfname).catch((e: unknown) => { if (!isGone(e)) throw e; }));
+      // Undone by name and tag whatever the replies said: a lost reply (ENOBUFS) does not
+      // mean the veth was not made.
+      // (Not when the kernel said EEXIST: the name is someone else's, whatever alias it now has.)
+      if (created?.error?.code !== 'EEXIST') undo.push(() => deleteTagged(this.netns, hostIfname, alias));
       if (hop1.error) {
-        if (hop1.failedStep === 1 && publish) {
+        // The ports' batch ran but its outcome is unknown (no kernel answer): take them back.
+        // (A kernel refusal, e.g. EEXIST for a taken port, applied nothing and is not undone:
+        // the elements with those keys are someone else's.)
+        if (hop1.failedStep === 1 && publish && !Array.isArray(hop1.results[1])) undo.push(() => this.unpublish(elements, comment));
+        if (hop1.failedStep === 1 && publish && Array.isArray(hop1.results[1])) {
           try {
             publish.complete(hop1.results[1] as Reply[]);
           } catch (e) {
@@ -570,8 +604,9 @@ export class BridgeNetwork implements EndpointOwner {
       if (ownsNetns && options.netnsName !== undefined) {
         const anonymous = ns;
         const path = `${NETNS_RUN_DIR}/${options.netnsName}`;
+        // Registered first, and only ever unmounting our own namespace (EEXIST: the name is someone else's).
+        undo.push(() => (statSync(path).ino === anonymous.inode ? native.netnsUnmount(path) : undefined));
         native.netnsMount(anonymous.fd, path);
-        undo.push(() => native.netnsUnmount(path));
         ns = await Netns.open(options.netnsName);
         anonymous.close();
       }
@@ -622,6 +657,7 @@ export class BridgeNetwork implements EndpointOwner {
 
   /** Detaches `ep` from this network: the same as `ep.remove()`. */
   disconnect(ep: Endpoint): Promise<void> {
+    if (!(ep instanceof Endpoint)) return Promise.reject(new ValidationError('ep', 'must be an Endpoint'));
     if (this.live.get(ep.id) !== ep) return Promise.reject(new ValidationError('ep', `endpoint ${ep.id} is not attached to network ${this.name}`));
     return ep.remove();
   }
@@ -633,11 +669,16 @@ export class BridgeNetwork implements EndpointOwner {
     if (elements.length) work.push(this.unpublish(elements, endpointComment(this.name, ep.id)).catch((e) => { if (!isGone(e)) throw e; }));
     if (ep.ownsNetns) {
       // Dropping the namespace lets the kernel destroy both veth ends in the background.
-      work.push(ep.netns.name !== undefined ? ep.netns.delete() : Promise.resolve(ep.netns.close()));
+      work.push(dropNetns(ep.netns));
     } else {
       work.push(this.netns.links.delete(ep.hostIfname).catch((e) => { if (!isGone(e)) throw e; }));
     }
     const results = await Promise.allSettled(work);
+    const bad = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    // A step failed: the endpoint stays attached, with its address and ports, so that
+    // nothing is handed out while the kernel still has it and remove() can be called again
+    // (every step tolerates having been done already).
+    if (bad) throw bad.reason;
     this.live.delete(ep.id);
     if (ep.ipv4) this.pool.release(parseAddress(ep.ipv4, 'ipv4').value);
     if (ep.ipv6 && this.pool6) this.pool6.release(parseAddress(ep.ipv6, 'ipv6').value);
@@ -646,8 +687,6 @@ export class BridgeNetwork implements EndpointOwner {
     use.ifnames.delete(ep.ifname);
     if (use.defaultRoute === ep.id) use.defaultRoute = undefined;
     if (use.ifnames.size === 0) namespaces.delete(ep.netns.inode);
-    const bad = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (bad) throw bad.reason;
   }
 
   /** What `docker network inspect NAME` answers. */
@@ -680,35 +719,80 @@ export class BridgeNetwork implements EndpointOwner {
    */
   async remove(options: { force?: boolean } = {}): Promise<void> {
     this.assertUsable();
+    if (options === null || typeof options !== 'object') throw new ValidationError('options', 'must be an object');
+    const force = bool(options.force, 'force', false);
     if (this.live.size > 0) {
-      if (!options.force) throw new NetplumbError(`network ${this.name} has ${this.live.size} active endpoint(s)`, 'EBUSY');
+      if (!force) throw new NetplumbError(`network ${this.name} has ${this.live.size} active endpoint(s)`, 'EBUSY');
       const results = await Promise.allSettled(this.endpoints.map((ep) => ep.remove()));
       const bad = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (bad) throw bad.reason;
     }
     this.removed = true;
     this.host.networks.delete(this.name);
-    const comment = networkComment(this.name);
-    const ruleset = await this.netns.nft.list({ family: FAMILY, table: TABLE });
-    const tx = this.netns.nft.transaction();
-    const bridges = ruleset.sets.find((s) => s.name === 'bridges');
-    const others = (bridges?.elements ?? []).filter((e) => e.key !== this.bridge);
-    if (ruleset.tables.length && others.length === 0) {
-      tx.deleteTable({ family: FAMILY, name: TABLE });
-    } else if (ruleset.tables.length) {
-      for (const r of ruleset.rules) if (r.comment === comment) tx.deleteRule({ family: FAMILY, table: TABLE, chain: r.chain, handle: r.handle });
-      // Leftover elements of this network (e.g. of endpoints lost in a crash) go with it.
-      for (const s of ruleset.sets) {
-        const mine = (s.elements ?? []).filter((e) => e.comment === comment || parseEndpointComment(e.comment)?.network === this.name);
-        if (mine.length) tx.deleteElements({ family: FAMILY, table: TABLE, set: s.name, elements: mine.map((e) => ({ key: e.key })) });
-      }
-    }
-    if (tx.size) await tx.commit();
+    await removeRules(this.netns, this.name, this.bridge);
     await this.netns.links.delete(this.bridgeIndex).catch((e) => {
       if (!isGone(e)) throw e;
     });
     if (this.ownsHost) this.netns.close();
   }
+}
+
+/**
+ * Deletes network `name`'s rules and elements (of endpoints lost in a crash, too), or the
+ * whole table when no other network is left. Committed against the generation it read —
+ * a network created meanwhile by another process must not go with the table — and read
+ * again when the ruleset changed.
+ */
+async function removeRules(host: Netns, name: string, bridge: string): Promise<void> {
+  const comment = networkComment(name);
+  for (let attempt = 1; ; attempt++) {
+    const ruleset = await host.nft.list({ family: FAMILY, table: TABLE });
+    if (!ruleset.tables.length) return;
+    const tx = host.nft.transaction({ generation: ruleset.generation });
+    const bridges = ruleset.sets.find((s) => s.name === 'bridges');
+    const others = (bridges?.elements ?? []).filter((e) => e.key !== bridge);
+    if (others.length === 0) {
+      tx.deleteTable({ family: FAMILY, name: TABLE });
+    } else {
+      for (const r of ruleset.rules) if (r.comment === comment) tx.deleteRule({ family: FAMILY, table: TABLE, chain: r.chain, handle: r.handle });
+      for (const s of ruleset.sets) {
+        const mine = (s.elements ?? []).filter((e) => e.comment === comment || parseEndpointComment(e.comment)?.network === name);
+        if (mine.length) tx.deleteElements({ family: FAMILY, table: TABLE, set: s.name, elements: mine.map((e) => ({ key: e.key })) });
+      }
+    }
+    if (!tx.size) return;
+    try {
+      await tx.commit();
+      return;
+    } catch (e) {
+      if (attempt < 8 && e instanceof NetplumbError && e.code === 'ERESTART') continue;
+      throw e;
+    }
+  }
+}
+
+/**
+ * Drops a namespace netplumb owns: deletes its /run/netns mount (or closes the anonymous
+ * handle). Again after a delete() that failed half-way (handle closed, mount left): unmounts
+ * what is still mounted there if it is that namespace.
+ */
+async function dropNetns(ns: Netns): Promise<void> {
+  if (!ns.closed) return ns.name !== undefined ? ns.delete() : ns.close();
+  if (ns.name === undefined) return;
+  const path = `${NETNS_RUN_DIR}/${ns.name}`;
+  let ino: number | undefined;
+  try {
+    ino = statSync(path).ino;
+  } catch {
+    return; // gone already
+  }
+  if (ino === ns.inode) await native.netnsUnmount(path);
+}
+
+/** Deletes link `name` if it carries `alias`, netplumb's tag of the object being undone. */
+async function deleteTagged(ns: Netns, name: string, alias: string): Promise<void> {
+  const l = await ns.links.find(name);
+  if (l?.alias === alias) await ns.links.delete(l.index).catch((e: unknown) => { if (!isGone(e)) throw e; });
 }
 
 /** Finds an endpoint's namespace by its /run/netns name or, failing that, a process in it. */

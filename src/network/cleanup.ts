@@ -60,6 +60,12 @@ export interface CleanupReport {
   netns: Array<{ path: string; reason: 'endpoint-removed' | 'not-mounted' }>;
 }
 
+/**
+ * An unmounted file in /run/netns is only taken for a crash's leftover once it is this old:
+ * a create() in flight (in any process) has its mount point unmounted for the ~0.3 ms
+ * between creating the file and mounting on it, and must not lose it.
+ */
+const STALE_FILE_MIN_AGE_MS = 2000;
 /** How often the whole pass is retried when the ruleset changes under it. */
 const ATTEMPTS = 8;
 /** Endpoint removals in flight at once. */
@@ -273,8 +279,8 @@ async function removeEndpoint(host: Netns, ep: FoundEndpoint, dryRun: boolean): 
  * - elements of `inet netplumb`'s maps and sets whose endpoint or network no longer
  *   exists, rules of networks that no longer exist, and the table itself once no
  *   network is left;
- * - empty, unmounted files in /run/netns (a crash between creating a mount point and
- *   mounting the namespace on it), unless `networks` restricts the cleanup.
+ * - empty, unmounted files in /run/netns at least 2 s old (a crash between creating a
+ *   mount point and mounting the namespace on it), unless `networks` restricts the cleanup.
  *
  * Endpoints that survive can then be taken over with {@link BridgeNetwork.open}. Safe to
  * run while other processes use netplumb: live endpoints (held by a process or a mount)
@@ -323,11 +329,14 @@ export async function cleanupNetworks(options: CleanupOptions = {}): Promise<Cle
         doomed.push({ ep, reason });
       }
       for (let i = 0; i < doomed.length; i += DELETIONS_IN_FLIGHT) {
-        await Promise.all(doomed.slice(i, i + DELETIONS_IN_FLIGHT).map(async ({ ep, reason }) => {
-          const mount = await removeEndpoint(host, ep, dryRun);
+        const batch = doomed.slice(i, i + DELETIONS_IN_FLIGHT);
+        const mounts = await Promise.all(batch.map(({ ep }) => removeEndpoint(host, ep, dryRun)));
+        // Reported in the order found (the kernel's link order), not the order deletions finished.
+        batch.forEach(({ ep, reason }, j) => {
+          const mount = mounts[j];
           if (mount) report.netns.push({ path: mount, reason: 'endpoint-removed' });
           report.endpoints.push({ hostIfname: ep.link.name, network: ep.tag.net, id: ep.tag.id, reason });
-        }));
+        });
       }
       const removedIds = new Set(doomed.map((d) => d.ep.tag.id));
       const keptIds = new Set(s.endpoints.map((e) => e.tag.id).filter((id) => !removedIds.has(id)));
@@ -405,7 +414,8 @@ export async function cleanupNetworks(options: CleanupOptions = {}): Promise<Cle
 
     // /run/netns files that are not mounts: what a crash between creating the mount point
     // and mounting on it leaves. An empty regular file there is no namespace and cannot
-    // become one, except in the microseconds of a create() in flight.
+    // become one, except during a create() in flight: only files at least
+    // STALE_FILE_MIN_AGE_MS old are taken.
     if (only === undefined) {
       let names: string[] = [];
       try {
@@ -424,7 +434,7 @@ export async function cleanupNetworks(options: CleanupOptions = {}): Promise<Cle
         try {
           // A mount on the file would show the mounted namespace's device (nsfs) instead.
           const st = lstatSync(path);
-          if (!st.isFile() || st.size !== 0 || st.dev !== dirDev) continue;
+          if (!st.isFile() || st.size !== 0 || st.dev !== dirDev || Date.now() - st.mtimeMs < STALE_FILE_MIN_AGE_MS) continue;
           if (!dryRun) unlinkSync(path);
           report.netns.push({ path, reason: 'not-mounted' });
         } catch {

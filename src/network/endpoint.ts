@@ -130,10 +130,14 @@ export class Endpoint {
    * namespace, the namespace is deleted and the kernel destroys it with both veth ends
    * asynchronously (they vanish moments later; the call does not wait ~20 ms for RCU);
    * otherwise the veth is deleted before it resolves. Calling it again returns the same
-   * promise.
+   * promise — unless it failed: the endpoint then stays attached (keeping its address and
+   * ports) and remove() may be called again to finish.
    */
   remove(): Promise<void> {
-    return (this.removal ??= this.owner.detach(this));
+    return (this.removal ??= this.owner.detach(this).catch((e: unknown) => {
+      this.removal = undefined;
+      throw e;
+    }));
   }
 
   /** What `docker inspect` (NetworkSettings.Networks[net]) and `docker port` answer. */
