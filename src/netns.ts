@@ -308,6 +308,7 @@ export class Netns {
    * {@link connect} / {@link listen} for those.
    */
   run<T>(fn: () => T): T {
+    if (typeof fn !== 'function') throw new ValidationError('fn', 'must be a function');
     return native.runIn(this.fd, fn);
   }
 

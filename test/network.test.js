@@ -308,7 +308,6 @@ ptest.serial('a failure injected at each step of connect and create leaves nothi
     host: ipJson(l.hostName, 'addr').map((x) => `${x.ifname} ${x.addr_info.map((a) => a.local).join(',')}`).sort(),
     c: ipJson(c.name, 'link').map((x) => x.ifname),
     nft: JSON.stringify(nftJson(l.hostName)),
-    ns: ipJson(null, 'netns').length,
   });
   const before = snapshot();
   t.teardown(() => {

@@ -172,19 +172,6 @@ function describe(v) {
   }
 }
 
-/**
- * Inputs whose refusal is untyped in code this suite does not own; reported with a fix
- * (docs/reliability.md). They are tried and logged; once fixed they pass like the rest.
- */
-const PENDING = new Map([
-  ['run(fn) = null', 'src/netns.ts: run() passes fn to the addon unchecked (TypeError from N-API)'],
-  ['run(fn) = 42', 'src/netns.ts: run() passes fn to the addon unchecked'],
-  ['run(fn) = "fn"', 'src/netns.ts: run() passes fn to the addon unchecked'],
-  ['links.list(filter) = null', 'src/rtnl/links.ts: list() reads filter.master of null'],
-  ['links.list(filter) = "x"', 'src/rtnl/links.ts: list() accepts a non-object filter'],
-  ['monitor(options) = {"family":5}', 'src/rtnl/monitor.ts: family is not checked (4 or 6)'],
-]);
-
 ptest.serial('a table of hostile inputs for every public entry point: typed errors, no change', async (t) => {
   t.timeout(110000);
   const l = await lab(t);
@@ -237,15 +224,11 @@ ptest.serial('a table of hostile inputs for every public entry point: typed erro
       bad.push(`${label} ⇒ untyped ${error?.constructor?.name}: ${error?.message}`);
     }
   }
-  const pending = bad.filter((b) => PENDING.has(b.slice(0, b.indexOf(' ⇒ '))));
-  for (const p of pending) t.log(`pending (reported): ${p}`);
-  for (const [label] of PENDING) if (!pending.some((p) => p.startsWith(`${label} ⇒ `))) t.log(`fixed meanwhile: remove from PENDING: ${label}`);
-  bad.splice(0, bad.length, ...bad.filter((b) => !pending.includes(b)));
   const after = snapshot();
   t.deepEqual(bad, [], 'every input refused with a typed error');
   t.deepEqual(after, before, 'nothing changed');
   // The network still works after all that: the refused addresses and ports are free.
   const again = await net.connect(c, { publish: [{ hostPort: 81, containerPort: 80 }] });
   t.is(again.ipv4, '10.50.0.3');
-  t.log(`RELIABILITY hostile ${JSON.stringify({ inputs: table.length, slots: new Set(table.map((e) => e.label.split(' = ')[0])).size, pending: pending.length })}`);
+  t.log(`RELIABILITY hostile ${JSON.stringify({ inputs: table.length, slots: new Set(table.map((e) => e.label.split(' = ')[0])).size, })}`);
 });

@@ -144,6 +144,9 @@ function checkHostNetns(netns: unknown): void {
   if (netns.closed) throw new ValidationError('netns', 'the namespace handle is closed');
 }
 
+/** Position of the ports' nftables batch in connect()'s first pipeline (after create and tagging). */
+const PUBLISH_STEP = 2;
+
 /** Runs `undo` steps in reverse, keeping the first error of the operation itself. */
 async function rollback(undo: Array<() => Promise<unknown> | unknown>): Promise<void> {
   for (const step of undo.reverse()) {
@@ -288,7 +291,7 @@ export class BridgeNetwork implements EndpointOwner {
       // Undone by name and tag, registered before the request: when its reply is lost the
       // bridge may exist all the same (and one someone else made is never ours to delete).
       let taken = false; // EEXIST: the name is someone else's, whatever alias it now has
-      undo.push(() => (taken ? undefined : deleteTagged(host, bridge, alias)));
+      undo.push(() => (taken ? undefined : deleteTagged(host, bridge, alias, 'bridge')));
       const link = await host.links.add({ kind: 'bridge', name: bridge, up: true, alias, ...(tag.mtu ? { mtu: tag.mtu } : {}) }).catch((e: unknown) => {
         taken = e instanceof NetplumbError && e.code === 'EEXIST';
         throw e;
@@ -533,17 +536,19 @@ export class BridgeNetwork implements EndpointOwner {
       const elements = this.portElements(ports, ipv4, ipv6);
       if (elements.length) tag.np = elements.length;
 
-      // Hop 1, in the host: one sendmsg creating the veth with its peer already in place,
-      // then tagging it, keeping IPv6 link-local off the bridge port and setting hairpin
-      // (and isolation for icc=false); and the ports' nftables batch. One addon thread
-      // runs both; the kernel stops at the first refusal.
+      // Hop 1, in the host, on one addon thread: the veth created with its peer already in
+      // place; then (its own sendmsg, so that it never runs when the create was refused and
+      // the name is someone else's) tagging it, keeping IPv6 link-local off the bridge port
+      // and setting hairpin (and isolation for icc=false); then the ports' nftables batch.
+      // The run stops at the first step the kernel refuses.
       fault('connect:link');
-      const hb = new Batch();
+      const create = new Batch();
       const mtu = this.mtu ? { mtu: this.mtu } : {};
-      encodeLinkAdd(hb, { kind: 'veth', name: hostIfname, master: this.bridgeIndex, up: true, ...mtu, peer: { name: ifn, netns: ns, address: endpointMac, ...mtu } }, { echo: true });
+      encodeLinkAdd(create, { kind: 'veth', name: hostIfname, master: this.bridgeIndex, up: true, ...mtu, peer: { name: ifn, netns: ns, address: endpointMac, ...mtu } }, { echo: true });
       const port = { hairpin: true, ...(this.icc ? {} : { isolated: true }) };
       const alias = endpointAlias(tag);
-      encodeLinkSet(hb, hostIfname, { alias, addrGenMode: 'none', bridgePort: port });
+      const tagging = new Batch();
+      encodeLinkSet(tagging, hostIfname, { alias, addrGenMode: 'none', bridgePort: port });
       const comment = endpointComment(this.name, id);
       let publish: ReturnType<Transaction['seal']> | undefined;
       if (elements.length) {
@@ -553,22 +558,23 @@ export class BridgeNetwork implements EndpointOwner {
         publish = tx.seal();
       }
       const hop1 = await runPipeline([
-        { connection: this.netns.route, batch: hb.ackLastOnly() },
+        { connection: this.netns.route, batch: create },
+        { connection: this.netns.route, batch: tagging.ackLastOnly() },
         ...(publish?.batch ? [{ connection: this.netns.netfilter, batch: publish.batch }] : []),
       ]);
       const created = (hop1.results[0] as Reply[] | undefined)?.[0];
       // Undone by name and tag whatever the replies said: a lost reply (ENOBUFS) does not
       // mean the veth was not made.
       // (Not when the kernel said EEXIST: the name is someone else's, whatever alias it now has.)
-      if (created?.error?.code !== 'EEXIST') undo.push(() => deleteTagged(this.netns, hostIfname, alias));
+      if (created?.error?.code !== 'EEXIST') undo.push(() => deleteTagged(this.netns, hostIfname, alias, 'veth'));
       if (hop1.error) {
         // The ports' batch ran but its outcome is unknown (no kernel answer): take them back.
         // (A kernel refusal, e.g. EEXIST for a taken port, applied nothing and is not undone:
         // the elements with those keys are someone else's.)
-        if (hop1.failedStep === 1 && publish && !Array.isArray(hop1.results[1])) undo.push(() => this.unpublish(elements, comment));
-        if (hop1.failedStep === 1 && publish && Array.isArray(hop1.results[1])) {
+        if (hop1.failedStep === PUBLISH_STEP && publish && !Array.isArray(hop1.results[PUBLISH_STEP])) undo.push(() => this.unpublish(elements, comment));
+        if (hop1.failedStep === PUBLISH_STEP && publish && Array.isArray(hop1.results[PUBLISH_STEP])) {
           try {
-            publish.complete(hop1.results[1] as Reply[]);
+            publish.complete(hop1.results[PUBLISH_STEP] as Reply[]);
           } catch (e) {
             throw e instanceof NetplumbError && e.code === 'EEXIST' ? new PortAllocatedError(ports[0] as PublishedPort, e) : e;
           }
@@ -576,7 +582,7 @@ export class BridgeNetwork implements EndpointOwner {
         throw hop1.error;
       }
       if (publish?.batch) {
-        publish.complete(hop1.results[1] as Reply[]);
+        publish.complete(hop1.results[PUBLISH_STEP] as Reply[]);
         undo.push(() => this.unpublish(elements, comment));
       }
       // Only the peer's ifindex is needed from the echo: IFLA_LINK after struct ifinfomsg.
@@ -790,9 +796,12 @@ async function dropNetns(ns: Netns): Promise<void> {
 }
 
 /** Deletes link `name` if it carries `alias`, netplumb's tag of the object being undone. */
-async function deleteTagged(ns: Netns, name: string, alias: string): Promise<void> {
+async function deleteTagged(ns: Netns, name: string, alias: string, kind: 'bridge' | 'veth'): Promise<void> {
   const l = await ns.links.find(name);
-  if (l?.alias === alias) await ns.links.delete(l.index).catch((e: unknown) => { if (!isGone(e)) throw e; });
+  // Ours: it carries our tag — or none, because our create ran but its reply was lost
+  // before the tagging step (a name that refused our create with EEXIST never gets here;
+  // bridge names were checked free just before, veth names are random).
+  if (l && l.kind === kind && (l.alias === alias || !l.alias)) await ns.links.delete(l.index).catch((e: unknown) => { if (!isGone(e)) throw e; });
 }
 
 /** Finds an endpoint's namespace by its /run/netns name or, failing that, a process in it. */

@@ -366,8 +366,10 @@ export interface LinkSpecBase extends NewLinkAttrs {
   /** IFF_UP in ifi_flags/ifi_change: bring it up in the same message. */
   up?: boolean;
   /**
-   * IFLA_IFALIAS. The kernel ignores it in a creating RTM_NEWLINK, so it is sent as a
-   * second request in the same batch; not possible together with `netns`.
+   * IFLA_IFALIAS. The kernel ignores it in a creating RTM_NEWLINK: Links.add() sets it in
+   * a second step that runs only when the create succeeded (not together with `netns`);
+   * encodeLinkAdd() refuses it, since in the same sendmsg it would run even after a
+   * refused create and re-tag a same-named link that is not ours.
    */
   alias?: string;
 }
@@ -835,9 +837,9 @@ export interface LinkAddOptions {
 /**
  * Writes `ip link add` for `spec`: one RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL|NLM_F_ACK
  * carrying everything — for a veth, the peer with its name, namespace, MTU and MAC inside
- * VETH_INFO_PEER, and the local end's master and up state — plus, when `alias` is given,
- * a second RTM_NEWLINK setting it (by name). References to other links (`master`, `link`,
- * `vxlan.link`) must be ifindexes here. Throws ValidationError before writing anything.
+ * VETH_INFO_PEER, and the local end's master and up state. References to other links
+ * (`master`, `link`, `vxlan.link`) must be ifindexes here. Throws ValidationError before
+ * writing anything (also for `alias`: see {@link LinkSpecBase.alias}).
  */
 export function encodeLinkAdd(batch: Batch, spec: LinkSpec, options: LinkAddOptions = {}): void {
   if (spec === null || typeof spec !== 'object') throw new ValidationError('spec', 'must be a link spec object');
@@ -855,25 +857,16 @@ export function encodeLinkAdd(batch: Batch, spec: LinkSpec, options: LinkAddOpti
   attrs.push(putNest(C.IFLA_LINKINFO, linkinfo));
   const index = spec.index === undefined ? 0 : checkIndex(spec.index, 'index');
   const up = spec.up === undefined ? false : checkBool(spec.up, 'up');
-  let alias: string | undefined;
   if (spec.alias !== undefined) {
-    if (spec.netns !== undefined) {
-      throw new ValidationError('alias', 'cannot be set on a link created in another namespace (the kernel ignores IFLA_IFALIAS at creation); set it there');
-    }
-    alias = checkString(spec.alias, 'alias', 255);
+    // In one sendmsg the kernel would run an alias request even after a refused create,
+    // re-tagging a same-named link that is not ours. Links.add() sends it as a second step.
+    throw new ValidationError('alias', 'is not part of a creating request (the kernel ignores IFLA_IFALIAS there): use Links.add(), or linkSet() once the create succeeded');
   }
 
   const w = batch.begin(C.RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL | (options.echo ? NLM_F_ECHO : 0), `RTM_NEWLINK add ${spec.kind} ${spec.name}`);
   writeIfinfomsg(w, C.AF_UNSPEC, index, up ? C.IFF_UP : 0, up ? C.IFF_UP : 0);
   writeAll(w, attrs);
   batch.end();
-  if (alias !== undefined) {
-    const wa = batch.begin(C.RTM_NEWLINK, NLM_F_ACK, `RTM_NEWLINK set ${spec.name} alias`);
-    writeIfinfomsg(wa, C.AF_UNSPEC, 0, 0, 0);
-    wa.attrString(C.IFLA_IFNAME, spec.name);
-    putText(C.IFLA_IFALIAS, alias)(wa);
-    batch.end();
-  }
 }
 
 /** ifi_index and the IFLA_IFNAME that identify `ref` in a request. */

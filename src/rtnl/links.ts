@@ -17,7 +17,8 @@ import {
   encodeLinkGet,
   encodeLinkSet,
 } from './link.js';
-import { Batch } from '../netlink/batch.js';
+import { Batch, type Reply } from '../netlink/batch.js';
+import { type Step, runPipeline } from '../netlink/pipeline.js';
 import { native } from '../native.js';
 import { type RouteNamespace, dump, indexOf, resolveIndexes, run } from './request.js';
 import { type LinkRef, checkIfname } from './validate.js';
@@ -89,6 +90,7 @@ export class Links {
    * that does not exist.
    */
   async list(filter: LinkListFilter = {}): Promise<Link[]> {
+    if (filter === null || typeof filter !== 'object') throw new ValidationError('filter', 'must be an object');
     const idx = await resolveIndexes(this.ns, [filter.master]);
     const master = indexOf(filter.master, idx) as number | undefined;
     const msgs = await dump(this.ns, (b) => encodeLinkDump(b, { ...filter, master }));
@@ -155,8 +157,22 @@ export class Links {
     if ('link' in resolved) resolved.link = indexOf(resolved.link, idx);
     if (resolved.kind === 'vxlan' && resolved.vxlan) resolved.vxlan = { ...resolved.vxlan, link: indexOf(resolved.vxlan.link, idx) };
 
+    // The alias goes in a second step on the same addon thread, which does not run when the
+    // create is refused (the name would then be someone else's link).
+    const { alias, ...bare } = resolved;
+    if (alias !== undefined && spec.netns !== undefined) throw new ValidationError('alias', 'cannot be set on a link created in another namespace here; set it there');
+    const create = new Batch();
     // A link created in another namespace is echoed there, not here: ask for no echo then.
-    const replies = await run(this.ns, (b) => encodeLinkAdd(b, resolved, { echo: spec.netns === undefined }));
+    encodeLinkAdd(create, bare as LinkSpec, { echo: spec.netns === undefined });
+    const steps: Step[] = [{ connection: this.ns.route, batch: create }];
+    if (alias !== undefined) {
+      const tag = new Batch();
+      encodeLinkSet(tag, spec.name, { alias });
+      steps.push({ connection: this.ns.route, batch: tag });
+    }
+    const outcome = await runPipeline(steps);
+    if (outcome.error) throw outcome.error;
+    const replies = outcome.results[0] as Reply[];
     const echo = replies[0]?.messages.filter((m) => m.type === C.RTM_NEWLINK).at(-1);
     let link: Link;
     if (echo) {

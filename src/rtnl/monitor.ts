@@ -140,6 +140,7 @@ export class RtnlMonitor implements AsyncIterableIterator<RtnlEvent> {
   /** Opens the monitor; see {@link openMonitor}. */
   constructor(ns: RouteNamespace, options: MonitorOptions = {}) {
     if (options === null || typeof options !== 'object') throw new ValidationError('options', 'must be an object');
+    if (options.family !== undefined && options.family !== 4 && options.family !== 6) throw new ValidationError('family', `${JSON.stringify(options.family)} is not 4 or 6`);
     this.maxQueue = options.maxQueue === undefined ? DEFAULT_MAX_QUEUE : checkInt(options.maxQueue, 'maxQueue', 1, 0x7fffffff);
     const bytes = options.bufferBytes === undefined ? DEFAULT_BUFFER_BYTES : checkInt(options.bufferBytes, 'bufferBytes', 4096, 0x7fffffff);
     this.fd = native.monitorOpen(NETLINK_ROUTE, ns.fd, groupsOf(options), bytes, (data, errno) => this.onData(data, errno));
