@@ -303,7 +303,7 @@ export class Netns {
   /**
    * Runs `fn` synchronously with the calling thread inside this namespace, then returns
    * it. Sockets and child processes created *synchronously* inside `fn` live in the
-   * namespace (e.g. `child_process.spawnSync`, or `spawn`, which forks at once). Work
+   * namespace (a process the caller starts from `fn` — forking happens at once). Work
    * that happens on a later tick, such as `net.connect()`'s socket, does not: use
    * {@link connect} / {@link listen} for those.
    */

@@ -190,6 +190,8 @@ export class BridgeNetwork implements EndpointOwner {
   private readonly pool6: AddressPool | undefined;
   private readonly host: HostState;
   private readonly live = new Map<string, Endpoint>();
+  private readonly unpublishQueue: Array<{ elements: readonly PortElement[]; comment: string; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private unpublishing = false;
   private removed = false;
 
   private constructor(netns: Netns, ownsHost: boolean, index: number, bridge: string, tag: NetworkTag) {
@@ -655,10 +657,37 @@ export class BridgeNetwork implements EndpointOwner {
     return out;
   }
 
-  private async unpublish(elements: readonly PortElement[], comment: string): Promise<void> {
-    const tx = this.netns.nft.transaction();
-    writePorts(tx, elements, comment, false);
-    await tx.commit();
+  /**
+   * Removes published-port elements. Unpublishes asked for while another is being
+   * committed wait and then go together in one transaction (group commit): concurrent
+   * removes then cost one nftables commit, not one each. If a combined commit fails, each
+   * waiting unpublish is retried alone, so one bad element fails only its own caller.
+   */
+  private unpublish(elements: readonly PortElement[], comment: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.unpublishQueue.push({ elements, comment, resolve, reject });
+      if (!this.unpublishing) void this.flushUnpublish();
+    });
+  }
+
+  private async flushUnpublish(): Promise<void> {
+    this.unpublishing = true;
+    while (this.unpublishQueue.length) {
+      const group = this.unpublishQueue.splice(0);
+      const commit = async (members: typeof group): Promise<void> => {
+        const tx = this.netns.nft.transaction();
+        for (const m of members) writePorts(tx, m.elements, m.comment, false);
+        await tx.commit();
+      };
+      try {
+        await commit(group);
+        for (const m of group) m.resolve();
+      } catch (e) {
+        if (group.length === 1) (group[0] as (typeof group)[0]).reject(e);
+        else for (const m of group) await commit([m]).then(m.resolve, m.reject);
+      }
+    }
+    this.unpublishing = false;
   }
 
   /** Detaches `ep` from this network: the same as `ep.remove()`. */
