@@ -210,16 +210,19 @@ static void endpoint_init(struct endpoint *e, int i) {
   e->nsfd = e->sk = -1;
 }
 
+/* In the calling thread's (new) namespace: devices created later (eth0) copy its
+ * defaults, so they start with IPv6 off. */
+static void ipv6_off_by_default(void) {
+  int fd = open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, "1", 1) != 1) die("disable_ipv6", errno);
+  close(fd);
+}
+
 /* The calling thread creates the namespace (as `ip netns add`) and opens a socket in it. */
 static void ns_create(struct endpoint *e) {
   if (mknod(e->ns_path, S_IFREG, 0) < 0) die(e->ns_path, errno);
   if (unshare(CLONE_NEWNET) < 0) die("unshare", errno);
-  if (opt_no_ipv6) {
-    /* Devices created later in this namespace (eth0) copy its defaults. */
-    int fd = open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, "1", 1) != 1) die("disable_ipv6", errno);
-    close(fd);
-  }
+  if (opt_no_ipv6) ipv6_off_by_default();
   e->sk = nl_socket(NETLINK_ROUTE);
   if (mount("/proc/thread-self/ns/net", e->ns_path, "none", MS_BIND, NULL) < 0) die("mount", errno);
   e->nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -451,11 +454,7 @@ static void prepare_namespaces(void) {
     struct endpoint *e = &eps[i];
     if (mknod(e->ns_path, S_IFREG, 0) < 0) die(e->ns_path, errno);
     if (unshare(CLONE_NEWNET) < 0) die("unshare", errno);
-    if (opt_no_ipv6) {
-      int fd = open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC);
-      if (fd < 0 || write(fd, "1", 1) != 1) die("disable_ipv6", errno);
-      close(fd);
-    }
+    if (opt_no_ipv6) ipv6_off_by_default();
     if (mount("/proc/thread-self/ns/net", e->ns_path, "none", MS_BIND, NULL) < 0) die("mount", errno);
     if (setns(host_nsfd, CLONE_NEWNET) < 0) die("setns back", errno);
   }

@@ -554,3 +554,39 @@ ptest('a process exits promptly with pool threads idle or busy', (t) => {
     t.true(performance.now() - start < 4000);
   }
 });
+
+// --- pipeline -------------------------------------------------------------------------
+
+ptest('pipeline runs its steps in order on one addon thread and stops at the first refusal', async (t) => {
+  const name = ipNetns();
+  ip('-n', name, 'link', 'add', 'p0', 'type', 'veth', 'peer', 'name', 'p1');
+  const p0 = ipJson('-n', name, 'link', 'show', 'p0')[0].ifindex;
+  const ns = native.netnsOpen(`/run/netns/${name}`);
+  const sock = native.netlinkOpen(0, ns, 1 << 20);
+  try {
+    const step = (req, seq) => ({ fd: sock, request: req, expect: new Uint32Array([seq]) });
+    const results = await native.pipeline([
+      { nsFd: ns, path: 'net/ipv4/ip_forward', value: '1' },
+      step(linkRequest(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, 11, p0), 11),
+      step(linkRequest(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, 12, 999999), 12), // no such link
+      step(linkRequest(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, 13, p0), 13), // must not run
+      { nsFd: ns, path: 'net/ipv4/ip_forward', value: '0' }, // must not run
+    ]);
+    t.is(results[0], true);
+    t.is(ifname(parse(results[1]).find((m) => m.type === RTM_NEWLINK).body), 'p0');
+    t.is(errorOf(parse(results[2]).find((m) => m.type === NLMSG_ERROR)), -19); // ENODEV
+    t.is(results[3], null);
+    t.is(results[4], null);
+    // The kernel's view agrees: the first write happened, the later steps did not.
+    t.is(execFileSync('ip', ['netns', 'exec', name, 'sysctl', '-n', 'net.ipv4.ip_forward'], { encoding: 'utf8' }).trim(), '1');
+    t.true(ipJson('-n', name, 'link').some((l) => l.ifname === 'p0'));
+    // A failing system call ends the run too, reported as a SystemError, not a rejection.
+    const failed = await native.pipeline([{ nsFd: ns, path: 'net/ipv4/no_such_key', value: '1' }, step(linkRequest(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, 14, p0), 14)]);
+    t.true(failed[0] instanceof SystemError);
+    t.is(failed[0].code, 'ENOENT');
+    t.is(failed[1], null);
+  } finally {
+    native.close(sock);
+    native.close(ns);
+  }
+});

@@ -19,12 +19,16 @@ export interface Subnet {
   cidr: string;
 }
 
+function toBigint(bytes: Uint8Array): bigint {
+  let value = 0n;
+  for (const b of bytes) value = (value << 8n) | BigInt(b);
+  return value;
+}
+
 /** Parses an IPv4 or IPv6 address into a bigint (ValidationError naming `field` if it is not one). */
 export function parseAddress(text: unknown, field: string, family?: 4 | 6): { family: 4 | 6; value: bigint } {
   const ip = parseIp(text, field, family);
-  let value = 0n;
-  for (const b of ip.bytes) value = (value << 8n) | BigInt(b);
-  return { family: ip.family, value };
+  return { family: ip.family, value: toBigint(ip.bytes) };
 }
 
 /** Formats a bigint address of `family` the way iproute2 prints it. */
@@ -43,7 +47,7 @@ export function parseSubnet(cidr: unknown, field: string, family?: 4 | 6): Subne
     throw new ValidationError(field, `${JSON.stringify(cidr)} is not a CIDR such as 172.30.0.0/16`);
   }
   const parsed = parseCidr(cidr, field, family);
-  const addr = parseAddress(cidr.slice(0, cidr.indexOf('/')), field);
+  const addr = { family: parsed.family, value: toBigint(parsed.bytes) };
   const bits = addr.family === 4 ? 32 : 128;
   const prefixLength = parsed.prefixlen;
   // A usable bridge subnet needs room for the gateway and at least one endpoint.
