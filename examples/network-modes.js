@@ -14,7 +14,10 @@ function check(ok, what) {
   say(`  ok: ${what}`);
 }
 // A server that answers every connection with its name and the address it saw the client at.
-const serve = (ns, port, name, host) => ns.listen({ port, ...(host ? { host } : {}) }, (s) => s.end(`${name} sees ${s.remoteAddress}`));
+const serve = (ns, port, name, host) => ns.listen({ port, ...(host ? { host } : {}) }, (s) => {
+  // Closed as soon as the answer is written: no socket waits on a peer's FIN that may never come.
+  s.end(`${name} sees ${s.remoteAddress}`, () => s.destroy());
+});
 // A client in `ns`: the server's answer, or the error code when there is none.
 async function ask(ns, host, port, timeout = 5000) {
   try {
