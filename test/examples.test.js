@@ -1,4 +1,5 @@
-// Every ```ts / ```js block of README.md and every file in examples/ runs here verbatim, so
+// Every ```ts / ```js block of README.md, docs/guide.md and docs/errors.md and every file
+// in examples/ runs here verbatim, so
 // no example can rot: TypeScript blocks are first type-checked against the package's own
 // .d.ts (with @types/node, as a user compiles them), then stripped of types with the
 // repository's typescript and run as .mjs modules importing 'netplumb' (resolved to this
@@ -19,7 +20,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SANDBOX = join(ROOT, 'test/sandbox.js');
 const TIMEOUT_MS = 90_000;
 
-/** The README's runnable blocks, each with the heading it sits under. */
+/** A markdown file's runnable blocks (```ts, ```js), each with the heading it sits under. */
 function readmeBlocks(markdown) {
   const blocks = [];
   let heading = '(top)';
@@ -49,12 +50,14 @@ mkdirSync(join(work, 'node_modules'));
 symlinkSync(ROOT, join(work, 'node_modules/netplumb'));
 test.after.always(() => rmSync(work, { recursive: true, force: true }));
 
-const blocks = readmeBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8')).map((b, i) => {
-  const base = join(work, `readme-${i + 1}`);
+// The README, and the guide and error pages that open the API reference.
+const DOCS = ['README.md', 'docs/guide.md', 'docs/errors.md'];
+const blocks = DOCS.flatMap((doc) => readmeBlocks(readFileSync(join(ROOT, doc), 'utf8')).map((b) => ({ ...b, doc }))).map((b, i) => {
+  const base = join(work, `block-${i + 1}`);
   if (b.lang === 'ts') writeFileSync(`${base}.mts`, b.code);
   const js = b.lang === 'ts' ? ts.transpileModule(b.code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText : b.code;
   writeFileSync(`${base}.mjs`, js);
-  return { ...b, title: `README.md:${b.line} (${b.heading})`, file: `${base}.mjs`, ts: b.lang === 'ts' ? `${base}.mts` : undefined };
+  return { ...b, title: `${b.doc}:${b.line} (${b.heading})`, file: `${base}.mjs`, ts: b.lang === 'ts' ? `${base}.mts` : undefined };
 });
 const examples = readdirSync(join(ROOT, 'examples')).filter((f) => /\.(m?js)$/.test(f)).sort();
 
@@ -79,12 +82,12 @@ function runSandboxed(file, cwd) {
   });
 }
 
-test('README.md has runnable blocks and examples/ has files', (t) => {
-  t.true(blocks.length >= 4, `${blocks.length} blocks`);
+test('the docs have runnable blocks and examples/ has files', (t) => {
+  for (const doc of DOCS) t.true(blocks.some((b) => b.doc === doc), `${doc} has a runnable block`);
   t.true(examples.length >= 4, `${examples.length} examples`);
 });
 
-test('the README\'s TypeScript blocks type-check against the package\'s .d.ts with @types/node', (t) => {
+test('the docs\' TypeScript blocks type-check against the package\'s .d.ts with @types/node', (t) => {
   const files = blocks.filter((b) => b.ts).map((b) => b.ts);
   const program = ts.createProgram(files, {
     module: ts.ModuleKind.NodeNext,
