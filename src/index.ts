@@ -17,6 +17,7 @@ export {
   DecodeError,
   ClosedError,
   errnoName,
+  errnoNumber,
 } from './errors.js';
 export type { NetlinkRequestInfo } from './errors.js';
 export { NetlinkConnection } from './netlink/connection.js';
@@ -24,6 +25,8 @@ export type { ExecuteOptions } from './netlink/connection.js';
 export { Batch } from './netlink/batch.js';
 export type { Reply, Request } from './netlink/batch.js';
 export { Writer } from './netlink/writer.js';
+export { BATCH_CHANNEL } from './netlink/diagnostics.js';
+export type { BatchDiagnostic } from './netlink/diagnostics.js';
 export { Attributes, parseAttributes } from './netlink/attributes.js';
 export type { RawAttribute, UnknownAttribute } from './netlink/attributes.js';
 export { parseMessages, parseError } from './netlink/message.js';
