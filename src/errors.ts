@@ -161,8 +161,8 @@ export class ValidationError extends NetplumbError {
   /** The option or argument that is wrong, e.g. `subnet`. */
   readonly field: string;
 
-  constructor(field: string, message: string) {
-    super(`${field}: ${message}`, 'ERR_NETPLUMB_INVALID');
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super(`${field}: ${message}`, 'ERR_NETPLUMB_INVALID', options);
     this.field = field;
   }
 }
