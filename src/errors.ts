@@ -161,9 +161,18 @@ export class ValidationError extends NetplumbError {
   /** The option or argument that is wrong, e.g. `subnet`. */
   readonly field: string;
 
-  constructor(field: string, message: string) {
-    super(`${field}: ${message}`, 'ERR_NETPLUMB_INVALID');
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super(`${field}: ${message}`, 'ERR_NETPLUMB_INVALID', options);
     this.field = field;
+  }
+
+  /**
+   * `err` when it is already a NetplumbError; otherwise (a TypeError or RangeError from
+   * input no check foresaw) a ValidationError of `field` with `err` as its cause.
+   */
+  static wrap(err: unknown, field: string): NetplumbError {
+    if (err instanceof NetplumbError) return err;
+    return new ValidationError(field, err instanceof Error ? err.message : String(err), { cause: err });
   }
 }
 
