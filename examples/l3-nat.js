@@ -97,7 +97,13 @@ try {
   step('A quick stop at the filter table: FORWARD policy DROP, accept what was published');
   // Host01 learns a route to the containers, so it could try them directly.
   await host01.routes.add({ dst: '172.17.0.0/16', gateway: HOST });
-  // The host's filter table as Docker leaves it (iptables -L -t filter), made with netplumb's
+  // netplumb's own forward chain is closed by default: replies, and the published ports.
+  for (const r of ruleset.rules.filter((r) => r.chain === 'forward')) say(`  ${rule(r)}`);
+  const direct0 = await ask(host01, web.ipv4, 80);
+  check(direct0 === `web sees ${HOST01}`, `Host01 -> ${web.ipv4}:80 directly: the published container port is accepted`);
+  const unpublished0 = await ask(host01, web.ipv4, 8000, 1500);
+  check(unpublished0 === 'ETIMEDOUT', `Host01 -> ${web.ipv4}:8000, never published: dropped (${unpublished0})`);
+  // Docker's own filter table (iptables -L -t filter) does the same, made here with netplumb's
   // own nftables API: policy DROP; replies; docker0 out and within; DOCKER: the published
   // container port — its real address and port, because filtering comes after DNAT.
   const f = { family: 'ip', table: 'filter' };
