@@ -91,7 +91,12 @@ async function load(app, env) {
   return JSON.parse(stdout);
 }
 
+// Building the prebuilds (when native/ changed) and compiling the fallback take ~30 s each
+// on an idle 2-core machine, and much longer on a loaded one: a bound, not a timing assert.
+const BOUND_MS = 10 * 60_000;
+
 test('the tarball installs with no compiler and no registry, using the prebuilt addon and only the runtime dependencies', async (t) => {
+  t.timeout(BOUND_MS);
   const { netplumb, deps } = await pack();
   t.log(`tarball ${statSync(netplumb).size} bytes`);
 
@@ -124,6 +129,7 @@ test('the tarball installs with no compiler and no registry, using the prebuilt 
 });
 
 test('without a prebuild for this machine, install compiles the addon with npm\'s own node-gyp', async (t) => {
+  t.timeout(BOUND_MS);
   const { netplumb, deps } = await pack();
   // The same package with this architecture's prebuild taken out: "no prebuild fits".
   const unpacked = join(work, 'unpacked');
