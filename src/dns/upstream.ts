@@ -68,7 +68,11 @@ async function askUdp(query: Buffer, server: string, o: UpstreamOptions): Promis
       clearTimeout(timer);
       socket.removeAllListeners('message');
       socket.on('error', () => {});
-      socket.close();
+      try {
+        socket.close();
+      } catch {
+        // Closed already: Netns.udpSocket closes its socket on an error event.
+      }
       resolve(reply);
     };
     const timer = setTimeout(() => done(undefined), o.timeout);
