@@ -7,7 +7,7 @@ import test from 'ava';
 import * as dnsPacket from 'dns-packet';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -501,4 +501,32 @@ ptest('when the embedding process is killed, its namespace answers nothing and q
   await t.throwsAsync(udpAsk(ns, 'alive', 'A'), { code: 'ECONNREFUSED' });
   await t.throwsAsync(tcpAsk(ns, 'alive', 'A'), { code: 'ECONNREFUSED' });
   t.deepEqual(await inContainer(ns, conf, [['resolve4', 'alive']]), [{ code: 'ECONNREFUSED' }]);
+});
+
+/** Handles of this process on namespace `inode` (its open nsfs fds). */
+function nsHandles(inode) {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === `net:[${inode}]`;
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
+ptest('a namespace whose endpoint another process removes is let go: sockets, table and handle', async (t) => {
+  const l = await lab(t);
+  const n1 = await l.network({ name: 'dnsgo', bridge: 'dnsgo', subnet: '172.31.9.0/24' });
+  const c = await l.container(n1, ['gone']);
+  const keep = await l.container(n1, ['kept']);
+  t.is(nsHandles(c.ns.inode), 2); // the test's handle and the resolver's own
+  // Like a CNI DEL from another process: the host end goes, and with it eth0 inside.
+  ip(l.host.name, 'link', 'del', c.ep.hostIfname);
+  for (let i = 0; i < 200 && l.resolver.attachments().some((a) => a.netnsInode === c.ns.inode); i++) await new Promise((r) => setTimeout(r, 50));
+  t.false(l.resolver.attachments().some((a) => a.netnsInode === c.ns.inode));
+  t.is(nsHandles(c.ns.inode), 1);
+  t.false(hasDnsTable(c.ns));
+  await t.throwsAsync(udpAsk(c.ns, 'gone', 'A'), { code: 'ECONNREFUSED' });
+  // The other container is still served.
+  t.deepEqual((await udpAsk(keep.ns, 'kept', 'A')).answers.map((a) => a.data), [keep.ep.ipv4]);
 });

@@ -18,6 +18,7 @@ import { addRedirect, removeRedirect } from './redirect.js';
 import { EMBEDDED_DNS_ADDRESS, HOST_RESOLV_CONF } from './resolv-conf.js';
 import { MessageReader, frame } from './stream.js';
 import { type UpstreamOptions, forward } from './upstream.js';
+import { type EndpointWatch, watchEndpoints } from './watch.js';
 
 /** Options of {@link DnsResolver}. */
 export interface DnsResolverOptions {
@@ -35,6 +36,12 @@ export interface DnsResolverOptions {
   maxForwards?: number;
   /** A TCP client that sends nothing for this long (ms) is disconnected. Default 10000. */
   tcpIdleTimeout?: number;
+  /**
+   * Detach a namespace by itself once its last link other than lo is gone (its endpoints
+   * were removed, by this process or another), so the resolver never keeps a dead
+   * container's namespace alive. Default true.
+   */
+  autoDetach?: boolean;
 }
 
 /** What the resolver serves in one namespace. */
@@ -56,6 +63,7 @@ interface Served {
   udp: dgram.Socket;
   tcp: net.Server;
   connections: Set<net.Socket>;
+  watch: EndpointWatch | undefined;
 }
 
 /** Network names as the network layer allows them. */
@@ -89,6 +97,7 @@ export class DnsResolver {
   private readonly ttl: number;
   private readonly maxForwards: number;
   private readonly tcpIdleTimeout: number;
+  private readonly autoDetach: boolean;
   private forwards = 0;
   private closed = false;
 
@@ -112,6 +121,8 @@ export class DnsResolver {
     this.ttl = positive(options.ttl, 600, 'ttl');
     this.maxForwards = positive(options.maxForwards, 1024, 'maxForwards');
     this.tcpIdleTimeout = positive(options.tcpIdleTimeout, 10000, 'tcpIdleTimeout');
+    if (options.autoDetach !== undefined && typeof options.autoDetach !== 'boolean') throw new ValidationError('autoDetach', 'must be a boolean');
+    this.autoDetach = options.autoDetach ?? true;
   }
 
   /** Runs `fn` after every earlier attach/detach of the same namespace. */
@@ -132,7 +143,8 @@ export class DnsResolver {
    * several networks) adds its names; attaching a network again changes nothing. The
    * namespace's `lo` must be up (connect brings it up). While attached, the resolver
    * holds the namespace (its sockets live there): call {@link detach} when the
-   * container's last endpoint goes, or the namespace and its devices outlive it.
+   * container leaves the network; when its last link other than lo goes (endpoint
+   * removed, by any process) the resolver detaches by itself unless `autoDetach: false`.
    * Rejects with ValidationError for a bad argument, ClosedError after {@link close},
    * NetplumbError ERR_NETPLUMB_DNS_ATTACHED when another live resolver serves the
    * namespace, SystemError (e.g. EADDRNOTAVAIL when lo is down) or NetlinkError when a
@@ -167,7 +179,7 @@ export class DnsResolver {
     try {
       udp = await own.udpSocket({ host: EMBEDDED_DNS_ADDRESS, port: 0 });
       tcp = await own.listen({ host: EMBEDDED_DNS_ADDRESS, port: 0 });
-      const served: Served = { netns: own, networks: [], udp, tcp, connections };
+      const served: Served = { netns: own, networks: [], udp, tcp, connections, watch: undefined };
       udp.on('message', (msg, rinfo) => {
         void this.serve(served, msg, 'udp').then((reply) => {
           if (reply) served.udp.send(reply, rinfo.port, rinfo.address, () => {});
@@ -178,6 +190,11 @@ export class DnsResolver {
       tcp.on('error', () => {});
       const ports = { udp: udp.address().port, tcp: (tcp.address() as net.AddressInfo).port };
       await addRedirect(own, ports, `netplumb: embedded DNS of process ${process.pid}`);
+      if (this.autoDetach) {
+        served.watch = watchEndpoints(own, () => {
+          void this.release(own.inode, undefined).catch(() => {});
+        });
+      }
       return served;
     } catch (err) {
       udp?.close();
@@ -199,15 +216,23 @@ export class DnsResolver {
   async detach(ns: Netns, network?: string): Promise<void> {
     if (!(ns instanceof Netns)) throw new ValidationError('ns', 'must be a Netns handle');
     if (network !== undefined && typeof network !== 'string') throw new ValidationError('network', 'must be a string');
-    await this.exclusive(ns.inode, async () => {
-      const served = this.served.get(ns.inode);
+    await this.release(ns.inode, network);
+  }
+
+  /** detach() by inode. */
+  private release(inode: number, network: string | undefined): Promise<void> {
+    return this.exclusive(inode, async () => {
+      const served = this.served.get(inode);
       if (!served) return;
       if (network !== undefined) {
         served.networks = served.networks.filter((n) => n !== network);
         if (served.networks.length > 0) return;
       }
-      this.served.delete(ns.inode);
-      await shut(served);
+      try {
+        await shut(served);
+      } finally {
+        this.served.delete(inode);
+      }
     });
   }
 
@@ -224,8 +249,8 @@ export class DnsResolver {
       await this.exclusive(inode, async () => {
         const served = this.served.get(inode);
         if (!served) return;
-        this.served.delete(inode);
         await shut(served).catch((e: unknown) => errors.push(e));
+        this.served.delete(inode);
       });
     }
     if (errors.length) throw errors[0];
@@ -282,6 +307,7 @@ async function shut(s: Served): Promise<void> {
   try {
     await removeRedirect(s.netns);
   } finally {
+    s.watch?.close();
     s.udp.close();
     s.tcp.close();
     for (const c of s.connections) c.destroy();
