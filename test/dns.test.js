@@ -135,6 +135,7 @@ async function lab(t) {
     async container(net, names) {
       const ns = await Netns.create(uniqueName('dc'));
       closers.push(() => ns.delete().catch(() => {}));
+      ip(ns.name, 'link', 'set', 'lo', 'up');
       const ep = await net.connect(ns);
       this.names.add(net.name, names, ep);
       await resolver.attach(ns, net.name);
