@@ -97,7 +97,7 @@ class PipelineOp : public AsyncOp {
 
 Napi::Value Pipeline(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsArray()) throw Napi::TypeError::New(env, "steps must be an array");
+  if (!info[0].IsArray()) throw InvalidArgument(env, "steps", "must be an array");
   Napi::Array arr = info[0].As<Napi::Array>();
   // Read and check every argument on the JS thread before anything runs.
   struct Raw {
@@ -110,13 +110,13 @@ Napi::Value Pipeline(const Napi::CallbackInfo& info) {
   std::vector<Raw> raw;
   for (uint32_t i = 0; i < arr.Length(); i++) {
     Napi::Value v = arr.Get(i);
-    if (!v.IsObject()) throw Napi::TypeError::New(env, "each step must be an object");
+    if (!v.IsObject()) throw InvalidArgument(env, "steps", "each step must be an object");
     Napi::Object o = v.As<Napi::Object>();
     Raw r{};
     if (o.Has("path")) {
       Napi::Value ns = o.Get("nsFd"), path = o.Get("path"), value = o.Get("value");
       if (!ns.IsNumber() || !path.IsString() || !value.IsString())
-        throw Napi::TypeError::New(env, "a sysctl step needs nsFd (number), path and value (strings)");
+        throw InvalidArgument(env, "steps", "a sysctl step needs nsFd (number), path and value (strings)");
       r.sysctl = true;
       r.fd = ns.As<Napi::Number>().Int32Value();
       r.path = path.As<Napi::String>().Utf8Value();
@@ -125,7 +125,7 @@ Napi::Value Pipeline(const Napi::CallbackInfo& info) {
       Napi::Value fd = o.Get("fd"), request = o.Get("request"), expect = o.Get("expect");
       if (!fd.IsNumber() || !request.IsBuffer() || !expect.IsTypedArray() ||
           expect.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
-        throw Napi::TypeError::New(env, "a netlink step needs fd (number), request (Buffer) and expect (Uint32Array)");
+        throw InvalidArgument(env, "steps", "a netlink step needs fd (number), request (Buffer) and expect (Uint32Array)");
       auto req = request.As<Napi::Buffer<uint8_t>>();
       auto exp = expect.As<Napi::Uint32Array>();
       r.fd = fd.As<Napi::Number>().Int32Value();

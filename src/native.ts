@@ -5,7 +5,7 @@
  * @module
  */
 import { createRequire } from 'node:module';
-import { SystemError } from './errors.js';
+import { SystemError, ValidationError } from './errors.js';
 
 /** One step of {@link NativeBinding.pipeline}: a netlink exchange, or a sysctl write in a namespace. */
 export type PipelineStep =
@@ -18,10 +18,14 @@ export type PipelineStep =
  */
 export type PipelineResult = Buffer | true | Error | null;
 
-/** What the addon exports. Every failing call throws or rejects with {@link SystemError}. */
+/** What the addon exports. Every failing call throws or rejects with {@link SystemError} (or {@link ValidationError} for a bad argument). */
 export interface NativeBinding {
-  /** Hands the addon the error class it must construct: `new SystemError(errno, syscall, path?)`. */
-  setErrorClass(ctor: typeof SystemError): void;
+  /**
+   * Hands the addon the error classes it must construct: `new SystemError(errno, syscall,
+   * path?)` for a failed system call, `new ValidationError(field, message)` for an
+   * argument it refuses (so no plain TypeError ever reaches a caller).
+   */
+  setErrorClass(ctor: typeof SystemError, validationCtor?: typeof ValidationError): void;
 
   /**
    * Opens a netlink socket of `protocol` (NETLINK_ROUTE 0, NETLINK_NETFILTER 12) inside the
@@ -118,4 +122,4 @@ export const native: NativeBinding = bindings({
   bindings: 'netplumb',
   module_root: new URL('..', import.meta.url).pathname,
 });
-native.setErrorClass(SystemError);
+native.setErrorClass(SystemError, ValidationError);

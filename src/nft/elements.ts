@@ -275,6 +275,20 @@ export function putElementList(w: Writer, units: readonly Uint8Array[]): void {
   w.endNest(list);
 }
 
+/**
+ * Writes NFTA_SET_ELEM_LIST_ELEMENTS holding one element that is only a key — what `nft
+ * get element` sends to ask the kernel for the element holding that key (NFT_MSG_GETSETELEM
+ * without NLM_F_DUMP). The key is one value (no prefix or range).
+ */
+export function putElementKeyList(w: Writer, s: SetShape, key: SetKey, field: string): void {
+  const bytes = bytesOf(s.key, s.keyLen, key, field);
+  const list = w.beginNest(NFTA_SET_ELEM_LIST_ELEMENTS);
+  const elem = w.beginNest(NFTA_LIST_ELEM);
+  putValueData(w, NFTA_SET_ELEM_KEY, bytes);
+  w.endNest(elem);
+  w.endNest(list);
+}
+
 /** One element as the kernel dumps it, before intervals are paired. */
 export interface RawElement {
   flags: number;
