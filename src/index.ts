@@ -51,6 +51,7 @@ export type { CleanupOptions, CleanupReport, EndpointLeftover } from './network/
 // --- Embedded DNS on user-defined networks (issue 14) ---
 export {
   DnsResolver,
+  endpointRecords,
   containerResolvConf,
   parseResolvConf,
   readResolvConf,
@@ -60,4 +61,4 @@ export {
   HOST_RESOLV_CONF,
   DNS_TABLE,
 } from './dns/index.js';
-export type { DnsResolverOptions, DnsAttachment, DnsRecordsSource, DnsRecordType, ContainerResolvConfOptions, ResolvConf } from './dns/index.js';
+export type { DnsResolverOptions, DnsAttachment, DnsRecordsSource, DnsRecordType, EndpointRecordsOptions, ContainerResolvConfOptions, ResolvConf } from './dns/index.js';

@@ -16,6 +16,7 @@ import {
   BridgeNetwork,
   DNS_TABLE,
   DnsResolver,
+  endpointRecords,
   Netns,
   ValidationError,
   addressOfReverseName,
@@ -530,4 +531,48 @@ ptest('a namespace whose endpoint another process removes is let go: sockets, ta
   await t.throwsAsync(udpAsk(c.ns, 'gone', 'A'), { code: 'ECONNREFUSED' });
   // The other container is still served.
   t.deepEqual((await udpAsk(keep.ns, 'kept', 'A')).answers.map((a) => a.data), [keep.ep.ipv4]);
+});
+
+ptest('names read from the kernel: an endpoint another process connects resolves at once, and goes with its removal', async (t) => {
+  const l = await lab(t);
+  const net = await l.network({ name: 'dnsk', bridge: 'dnsk', subnet: '172.31.10.0/24', subnet6: 'fd00:31:10::/64' });
+  // The owner label (CNI's CONTAINERID/IFNAME) is kept in the kernel with each endpoint; its first part names it here.
+  const records = endpointRecords({ netns: l.host, namesOf: (ep) => (ep.owner ? [ep.owner.split('/')[0]] : []) });
+  const resolver = new DnsResolver({ records, netns: l.host, resolvConf: l.hostResolvConf });
+  t.teardown(() => resolver.close());
+  const made = [];
+  t.teardown(async () => {
+    for (const ns of made) await ns.delete().catch(() => {});
+  });
+  const container = async () => {
+    const ns = await Netns.create(uniqueName('dk'));
+    made.push(ns);
+    ip(ns.name, 'link', 'set', 'lo', 'up');
+    return ns;
+  };
+  const web = await container();
+  await net.connect(web, { owner: 'web/eth0' });
+  await resolver.attach(web, 'dnsk');
+  t.is((await udpAsk(web, 'worker', 'A')).rcode, 'NXDOMAIN');
+
+  const worker = await container();
+  const script = `
+    import { BridgeNetwork, Netns } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+    const net = await BridgeNetwork.open('dnsk', { netns: await Netns.open(${JSON.stringify(l.host.name)}) });
+    await net.connect(await Netns.open(${JSON.stringify(worker.name)}), { owner: 'worker/eth0' });
+    process.exit(0);`;
+  await execFileP(process.execPath, ['--input-type=module', '-e', script]);
+  const [ep] = await net.endpoints({ owner: 'worker/eth0' });
+  t.truthy(ep);
+
+  t.deepEqual((await udpAsk(web, 'worker', 'A')).answers.map((a) => a.data), [ep.ipv4]);
+  t.deepEqual((await udpAsk(web, 'Worker.', 'AAAA')).answers.map((a) => a.data), [ep.ipv6]);
+  t.deepEqual((await udpAsk(web, reverseName(ep.ipv4), 'PTR')).answers.map((a) => a.data), ['worker']);
+  const conf = join(tempDir(t), 'resolv.conf');
+  writeFileSync(conf, await containerResolvConf({ hostResolvConf: l.hostResolvConf }));
+  t.deepEqual(await inContainer(web, conf, [['lookup4', 'worker'], ['resolve4', 'web']]), [{ ok: [ep.ipv4] }, { ok: [(await net.endpoints({ netns: web }))[0].ipv4] }]);
+
+  await ep.remove();
+  t.is((await udpAsk(web, 'worker', 'A')).rcode, 'NXDOMAIN');
+  t.is((await udpAsk(web, reverseName(ep.ipv4), 'PTR')).rcode, 'NXDOMAIN');
 });

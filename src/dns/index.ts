@@ -6,6 +6,8 @@
 export { DnsResolver } from './resolver.js';
 export type { DnsResolverOptions, DnsAttachment } from './resolver.js';
 export type { DnsRecordsSource, DnsRecordType } from './records.js';
+export { endpointRecords } from './endpoint-records.js';
+export type { EndpointRecordsOptions } from './endpoint-records.js';
 export { containerResolvConf, parseResolvConf, readResolvConf, EMBEDDED_DNS_ADDRESS, HOST_RESOLV_CONF } from './resolv-conf.js';
 export type { ContainerResolvConfOptions, ResolvConf } from './resolv-conf.js';
 export { addressOfReverseName, reverseName } from './reverse.js';
