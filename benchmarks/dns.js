@@ -37,7 +37,7 @@ if (process.env.NETPLUMB_SANDBOX !== '1') {
   process.exit(r.status ?? 1);
 }
 
-const { DnsResolver, Netns } = await import('../dist/index.js');
+const { BridgeNetwork, DnsResolver, Netns, endpointRecords } = await import('../dist/index.js');
 const execFileP = promisify(execFile);
 const ip = (...a) => spawnSync('ip', a, { stdio: 'inherit' });
 const log = (msg) => process.stderr.write(`${msg}\n`);
@@ -72,9 +72,23 @@ writeFileSync(resolvConf, 'nameserver 198.51.100.53\n');
 const resolver = new DnsResolver({ records, resolvConf });
 await resolver.attach(container, 'bench');
 
+// The same questions answered from the kernel: a bridge network with ENDPOINTS endpoints named by their owner label.
+const ENDPOINTS = 20;
+const host = await Netns.current();
+const kernelNet = await BridgeNetwork.create({ netns: host, name: 'dnsbench', bridge: 'dnsbench', subnet: '172.30.0.0/24' });
+const kernelContainers = [];
+for (let i = 0; i < ENDPOINTS; i++) {
+  const ns = await Netns.create(`dnsbench-k${i}`);
+  ip('-n', `dnsbench-k${i}`, 'link', 'set', 'lo', 'up');
+  await kernelNet.connect(ns, { owner: `k${i}/eth0` });
+  kernelContainers.push(ns);
+}
+const kernelResolver = new DnsResolver({ records: endpointRecords({ netns: host, namesOf: (ep) => [ep.owner.split('/')[0]] }), resolvConf });
+await kernelResolver.attach(kernelContainers[0], 'dnsbench');
+
 async function scenario(label, o) {
-  const spec = { timeoutMs: 2000, count: COUNT, ...o };
-  const { stdout } = await execFileP('ip', ['netns', 'exec', 'dnsbench-c', process.execPath, join(here, 'lib/dns-load.js'), JSON.stringify(spec)], {
+  const spec = { timeoutMs: 2000, count: COUNT, netns: 'dnsbench-c', ...o };
+  const { stdout } = await execFileP('ip', ['netns', 'exec', spec.netns, process.execPath, join(here, 'lib/dns-load.js'), JSON.stringify(spec)], {
     maxBuffer: 64 << 20,
   });
   const r = JSON.parse(stdout);
@@ -92,6 +106,7 @@ async function scenario(label, o) {
     maxUs: round(s.max),
     rcodes: r.rcodes,
   };
+  if (row.rcodes[0] !== row.answered) throw new Error(`${label}: answers other than NOERROR: ${JSON.stringify(row.rcodes)}`);
   log(`  ${label.padEnd(28)} ${spec.transport} in flight ${String(spec.concurrency).padStart(2)}: ${String(row.qps).padStart(6)} q/s  p50 ${row.p50Us} µs  p99 ${row.p99Us} µs  lost ${row.lost}`);
   return row;
 }
@@ -103,9 +118,14 @@ try {
   results.push(await scenario('own name', { transport: 'udp', name: 'c500', type: 'A', concurrency: 32 }));
   results.push(await scenario('own name', { transport: 'tcp', name: 'c500', type: 'A', concurrency: 32 }));
   results.push(await scenario('unknown type (no data)', { transport: 'udp', name: 'c500', type: 'AAAA', concurrency: 32 }));
+  results.push(await scenario('names from the kernel', { transport: 'udp', name: 'k7', type: 'A', concurrency: 32, netns: 'dnsbench-k0' }));
   results.push(await scenario('forwarded upstream', { transport: 'udp', name: 'example.test', type: 'A', concurrency: 32, count: Math.min(COUNT, 5000) }));
 } finally {
   await resolver.close();
+  await kernelResolver.close();
+  await kernelNet.remove({ force: true });
+  for (const ns of kernelContainers) await ns.delete();
+  host.close();
   upstream.kill('SIGKILL');
   await container.delete();
   await outside.delete();
