@@ -66,6 +66,9 @@ interface Served {
   watch: EndpointWatch | undefined;
 }
 
+/** TCP clients served at once in one namespace; further connections are refused until one ends. */
+const MAX_TCP_CLIENTS = 128;
+
 /** Network names as the network layer allows them. */
 const NETWORK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -182,10 +185,16 @@ export class DnsResolver {
       const served: Served = { netns: own, networks: [], udp, tcp, connections, watch: undefined };
       udp.on('message', (msg, rinfo) => {
         void this.serve(served, msg, 'udp').then((reply) => {
-          if (reply) served.udp.send(reply, rinfo.port, rinfo.address, () => {});
+          if (!reply) return;
+          try {
+            served.udp.send(reply, rinfo.port, rinfo.address, () => {});
+          } catch {
+            // Detached while the answer was being made: the socket is closed.
+          }
         });
       });
       udp.on('error', () => {});
+      tcp.maxConnections = MAX_TCP_CLIENTS;
       tcp.on('connection', (socket) => this.serveTcp(served, socket));
       tcp.on('error', () => {});
       const ports = { udp: udp.address().port, tcp: (tcp.address() as net.AddressInfo).port };
