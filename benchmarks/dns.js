@@ -3,7 +3,8 @@
 // per question, asked inside a container namespace at 127.0.0.11:53 by a load generator
 // in its own process (so the resolver's event loop is measured, not the client's):
 // names of the container's network over UDP and TCP, one at a time and many in flight,
-// and a name forwarded to an upstream nameserver in an "outside" namespace (198.51.100.0/24,
+// names read from the kernel (endpointRecords over a bridge network), and a name
+// forwarded to an upstream nameserver in an "outside" namespace (198.51.100.0/24,
 // itself a separate process). Bounded: a fixed number of questions per scenario.
 //
 //   node benchmarks/dns.js             20000 questions per scenario (about a minute on 2 cores)
@@ -88,9 +89,11 @@ await kernelResolver.attach(kernelContainers[0], 'dnsbench');
 
 async function scenario(label, o) {
   const spec = { timeoutMs: 2000, count: COUNT, netns: 'dnsbench-c', ...o };
+  const cpu0 = process.cpuUsage();
   const { stdout } = await execFileP('ip', ['netns', 'exec', spec.netns, process.execPath, join(here, 'lib/dns-load.js'), JSON.stringify(spec)], {
     maxBuffer: 64 << 20,
   });
+  const cpu = process.cpuUsage(cpu0);
   const r = JSON.parse(stdout);
   const s = summarize(r.latencies);
   const row = {
@@ -104,10 +107,12 @@ async function scenario(label, o) {
     p50Us: round(s.median),
     p99Us: round(s.p99),
     maxUs: round(s.max),
+    // CPU time of the resolver's process (this one) per answered question: what contention on a shared machine does not inflate.
+    resolverCpuUsPerQuestion: round((cpu.user + cpu.system) / Math.max(1, s.n)),
     rcodes: r.rcodes,
   };
   if (row.rcodes[0] !== row.answered) throw new Error(`${label}: answers other than NOERROR: ${JSON.stringify(row.rcodes)}`);
-  log(`  ${label.padEnd(28)} ${spec.transport} in flight ${String(spec.concurrency).padStart(2)}: ${String(row.qps).padStart(6)} q/s  p50 ${row.p50Us} µs  p99 ${row.p99Us} µs  lost ${row.lost}`);
+  log(`  ${label.padEnd(28)} ${spec.transport} in flight ${String(spec.concurrency).padStart(2)}: ${String(row.qps).padStart(6)} q/s  p50 ${row.p50Us} µs  p99 ${row.p99Us} µs  cpu ${row.resolverCpuUsPerQuestion} µs/q  lost ${row.lost}`);
   return row;
 }
 
