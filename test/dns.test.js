@@ -324,7 +324,7 @@ test('the resolver refuses bad options before opening anything', (t) => {
 ptest('containers find peers by name and alias with dns.resolve4 and getaddrinfo; names of other networks do not resolve', async (t) => {
   const l = await lab(t);
   const n1 = await l.network({ name: 'dnsn1', bridge: 'dnsn1', subnet: '172.31.1.0/24' });
-  const n2 = await l.network({ name: 'dnsn2', bridge: 'dnsn2', subnet: '172.31.2.0/24' });
+  const n2 = await l.network({ name: 'dnsn2', bridge: 'dnsn2', subnet: '172.31.22.0/24' });
   const web = await l.container(n1, ['web']);
   const db = await l.container(n1, ['db', 'database']);
   const other = await l.container(n2, ['other']);
@@ -361,7 +361,7 @@ ptest('containers find peers by name and alias with dns.resolve4 and getaddrinfo
 ptest('AAAA and PTR records are served; a name without IPv6 answers no data without going upstream', async (t) => {
   const l = await lab(t);
   const n1 = await l.network({ name: 'dns6', bridge: 'dns6', subnet: '172.31.3.0/24', subnet6: 'fd00:31:3::/64' });
-  const n2 = await l.network({ name: 'dns4', bridge: 'dns4', subnet: '172.31.4.0/24' });
+  const n2 = await l.network({ name: 'dns4', bridge: 'dns4', subnet: '172.31.24.0/24' });
   const web = await l.container(n1, ['web']);
   const db = await l.container(n1, ['db', 'database']);
   const v4only = await l.container(n2, ['v4only']);
@@ -431,7 +431,7 @@ ptest('the container keeps its own port 53: it binds 0.0.0.0:53 while 127.0.0.11
 ptest('attach is per namespace and idempotent, serves several networks, and a second resolver is refused', async (t) => {
   const l = await lab(t);
   const n1 = await l.network({ name: 'dnsa1', bridge: 'dnsa1', subnet: '172.31.7.0/24' });
-  const n2 = await l.network({ name: 'dnsa2', bridge: 'dnsa2', subnet: '172.31.8.0/24' });
+  const n2 = await l.network({ name: 'dnsa2', bridge: 'dnsa2', subnet: '172.31.28.0/24' });
   const web = await l.container(n1, ['web']);
   const db = await l.container(n2, ['db']);
   const first = l.resolver.attachments().find((a) => a.netnsInode === web.ns.inode);
