@@ -398,6 +398,29 @@ ptest('other names are forwarded to the host resolv.conf nameservers over UDP an
   // TCP also answers the network's own names.
   t.deepEqual((await tcpAsk(web.ns, 'web', 'A')).answers.map((a) => a.data), [web.ep.ipv4]);
 
+  // Two questions in one TCP segment: two answers, in order.
+  const s = await web.ns.connect(53, '127.0.0.11', { timeout: GUARD_MS });
+  t.teardown(() => s.destroy());
+  const both = await new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const got = [];
+    s.setTimeout(GUARD_MS, () => reject(new Error('no answer')));
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        got.push(dnsPacket.decode(buf.subarray(2, 2 + buf.readUInt16BE(0))));
+        buf = buf.subarray(2 + buf.readUInt16BE(0));
+      }
+      if (got.length === 2) resolve(got);
+    });
+    s.write(Buffer.concat([frame(query(EXTERNAL.name, 'A', 1)), frame(query('web', 'A', 2))]));
+  });
+  t.deepEqual(both.map((p) => [p.id, p.answers.map((a) => a.data)]), [[1, [EXTERNAL.address]], [2, [web.ep.ipv4]]]);
+
+  // A nameserver that never answers (no host has its address) is passed over for the next.
+  writeFileSync(l.hostResolvConf, `nameserver 198.51.100.77\nnameserver ${UPSTREAM_ADDR}\n`);
+  t.deepEqual((await udpAsk(web.ns, EXTERNAL.name, 'A')).answers.map((a) => a.data), [EXTERNAL.address]);
+
   // No upstream reachable: SERVFAIL, not silence.
   writeFileSync(l.hostResolvConf, 'nameserver 198.51.100.99\n');
   ip(l.outside.name, 'addr', 'add', '198.51.100.99/24', 'dev', 'wan');
