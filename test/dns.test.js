@@ -115,7 +115,7 @@ async function lab(t) {
   writeFileSync(containerConf, await containerResolvConf({ hostResolvConf }));
 
   const names = new Names();
-  const resolver = new DnsResolver({ records: names, netns: host, resolvConf: hostResolvConf, upstreamTimeout: 1000 });
+  const resolver = new DnsResolver({ records: names, netns: host, resolvConf: hostResolvConf, upstreamTimeout: 3000 });
   closers.push(() => resolver.close());
   return {
     host,
@@ -598,4 +598,33 @@ ptest('names read from the kernel: an endpoint another process connects resolves
   await ep.remove();
   t.is((await udpAsk(web, 'worker', 'A')).rcode, 'NXDOMAIN');
   t.is((await udpAsk(web, reverseName(ep.ipv4), 'PTR')).rcode, 'NXDOMAIN');
+});
+
+ptest('attach refuses a namespace whose lo is down, and a refused attach leaves nothing; concurrent attaches share one', async (t) => {
+  const ns = await Netns.create(uniqueName('dl'));
+  t.teardown(() => ns.delete());
+  const records = { lookup: (network, name, type) => (name === network ? (type === 'A' ? ['192.0.2.9'] : []) : undefined) };
+  const resolver = new DnsResolver({ records, resolvConf: '/dev/null' });
+  t.teardown(() => resolver.close());
+  // (A socket bound to 127.0.0.11 while lo is down would answer from 127.0.0.1, and be lost.)
+  await t.throwsAsync(resolver.attach(ns, 'n1'), { code: 'ENETDOWN' });
+  t.is(nsHandles(ns.inode), 1);
+  t.false(hasDnsTable(ns));
+  t.deepEqual(resolver.attachments(), []);
+  ip(ns.name, 'link', 'set', 'lo', 'up');
+  const [a, b, c] = await Promise.all([resolver.attach(ns, 'n1'), resolver.attach(ns, 'n2'), resolver.attach(ns, 'n1')]);
+  t.is(a.udpPort, b.udpPort);
+  t.deepEqual(c.networks, ['n1', 'n2']);
+  t.is(nsHandles(ns.inode), 2);
+  t.deepEqual((await udpAsk(ns, 'n2', 'A')).answers.map((x) => x.data), ['192.0.2.9']);
+
+  const rival = new DnsResolver({ records, resolvConf: '/dev/null' });
+  await t.throwsAsync(rival.attach(ns, 'n1'), { code: 'ERR_NETPLUMB_DNS_ATTACHED' });
+  t.is(nsHandles(ns.inode), 2);
+  t.deepEqual((await udpAsk(ns, 'n1', 'A')).answers.map((x) => x.data), ['192.0.2.9']);
+
+  await Promise.all([resolver.detach(ns), resolver.detach(ns)]);
+  t.is(nsHandles(ns.inode), 1);
+  t.false(hasDnsTable(ns));
+  await rival.close();
 });

@@ -12,6 +12,7 @@ import type * as dgram from 'node:dgram';
 import type * as net from 'node:net';
 import { ClosedError, NetplumbError, ValidationError } from '../errors.js';
 import { Netns } from '../netns.js';
+import { ARPHRD_LOOPBACK } from '../rtnl/constants.js';
 import { answer } from './answer.js';
 import type { DnsRecordsSource } from './records.js';
 import { addRedirect, removeRedirect } from './redirect.js';
@@ -150,36 +151,42 @@ export class DnsResolver {
    * removed, by any process) the resolver detaches by itself unless `autoDetach: false`.
    * Rejects with ValidationError for a bad argument, ClosedError after {@link close},
    * NetplumbError ERR_NETPLUMB_DNS_ATTACHED when another live resolver serves the
-   * namespace, SystemError (e.g. EADDRNOTAVAIL when lo is down) or NetlinkError when a
-   * socket or the table cannot be made; nothing is left behind on failure.
+   * namespace, NetplumbError ENETDOWN when its `lo` is down, SystemError or NetlinkError
+   * when a socket or the table cannot be made; nothing is left behind on failure.
    */
   async attach(ns: Netns, network: string): Promise<DnsAttachment> {
     if (!(ns instanceof Netns)) throw new ValidationError('ns', 'must be a Netns handle');
     if (typeof network !== 'string' || !NETWORK_NAME.test(network)) throw new ValidationError('network', `"${network}" is not a network name`);
     if (this.closed) throw new ClosedError('DNS resolver');
-    const fd = ns.fd;
+    // A handle of our own, made now (the caller may close theirs while this waits its
+    // turn); the owner table will live as long as this handle's netlink socket.
+    const own = await Netns.open(`/proc/self/fd/${ns.fd}`);
+    const label = ns.name ?? String(ns.inode);
     return this.exclusive(ns.inode, async () => {
-      if (this.closed) throw new ClosedError('DNS resolver');
       const existing = this.served.get(ns.inode);
-      if (existing) {
+      if (this.closed || existing) {
+        own.close();
+        if (!existing) throw new ClosedError('DNS resolver');
         if (!existing.networks.includes(network)) existing.networks.push(network);
         return info(ns.inode, existing);
       }
-      const served = await this.open(fd, ns);
+      const served = await this.open(own, label);
       served.networks.push(network);
       this.served.set(ns.inode, served);
       return info(ns.inode, served);
     });
   }
 
-  /** Opens the sockets and the redirection in the namespace of `fd`; undoes what it did on failure. */
-  private async open(fd: number, ns: Netns): Promise<Served> {
-    // A handle of our own: the owner table lives as long as this handle's netlink socket.
-    const own = await Netns.open(`/proc/self/fd/${fd}`);
+  /** Opens the sockets and the redirection in `own`'s namespace; on failure undoes what it did and closes `own`. */
+  private async open(own: Netns, label: string): Promise<Served> {
     let udp: dgram.Socket | undefined;
     let tcp: net.Server | undefined;
     const connections = new Set<net.Socket>();
     try {
+      // Bound while lo is down, a socket on 127.0.0.11 answers from 127.0.0.1, which the
+      // client's conntrack entry does not match: its answers would be lost.
+      const lo = (await own.links.list()).find((l) => l.type === ARPHRD_LOOPBACK);
+      if (!lo?.up) throw new NetplumbError(`the loopback interface of namespace ${label} is down: bring it up before attaching (connect does)`, 'ENETDOWN');
       udp = await own.udpSocket({ host: EMBEDDED_DNS_ADDRESS, port: 0 });
       tcp = await own.listen({ host: EMBEDDED_DNS_ADDRESS, port: 0 });
       const served: Served = { netns: own, networks: [], udp, tcp, connections, watch: undefined };
@@ -206,11 +213,15 @@ export class DnsResolver {
       }
       return served;
     } catch (err) {
-      udp?.close();
+      try {
+        udp?.close();
+      } catch {
+        // Closed already: Netns.udpSocket closes its socket on an error event.
+      }
       tcp?.close();
       own.close();
       if (err instanceof NetplumbError) throw err;
-      throw new NetplumbError(`cannot serve DNS in namespace ${ns.name ?? ns.inode}: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code ?? 'ERR_NETPLUMB_DNS', { cause: err });
+      throw new NetplumbError(`cannot serve DNS in namespace ${label}: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code ?? 'ERR_NETPLUMB_DNS', { cause: err });
     }
   }
 
@@ -317,7 +328,11 @@ async function shut(s: Served): Promise<void> {
     await removeRedirect(s.netns);
   } finally {
     s.watch?.close();
-    s.udp.close();
+    try {
+      s.udp.close();
+    } catch {
+      // Closed already: Netns.udpSocket closes its socket on an error event.
+    }
     s.tcp.close();
     for (const c of s.connections) c.destroy();
     s.netns.close();
