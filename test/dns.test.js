@@ -247,6 +247,9 @@ test('resolv.conf is parsed as glibc reads it and written for containers as Dock
   writeFileSync(host, 'nameserver 10.0.0.1\noptions ndots:3\n');
   t.deepEqual(parseResolvConf(await containerResolvConf({ hostResolvConf: host, search: ['x.test'], options: ['timeout:1'] })).options, ['ndots:3', 'timeout:1']);
   await t.throwsAsync(containerResolvConf({ hostResolvConf: host, search: ['a b'] }), { instanceOf: ValidationError });
+  // Without the embedded resolver (the default bridge): the host's nameservers, less its loopback ones.
+  writeFileSync(host, 'nameserver 127.0.0.53\nnameserver 10.0.0.1\nnameserver ::1\nnameserver 2001:db8::53\nsearch corp.test\n');
+  t.deepEqual(parseResolvConf(await containerResolvConf({ hostResolvConf: host, embedded: false })), { nameservers: ['10.0.0.1', '2001:db8::53'], search: ['corp.test'], options: [] });
   await t.throwsAsync(containerResolvConf({ hostResolvConf: join(dir, 'missing') }), { code: 'ENOENT' });
 });
 
