@@ -136,6 +136,6 @@ try {
   await outside.delete();
   rmSync(dir, { recursive: true, force: true });
 }
-const report = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, kernel: os.release(), node: process.version }, results };
+const report = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, kernel: os.release(), node: process.version, loadavg: os.loadavg().map((x) => round(x)) }, results };
 if (out) writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
 process.stdout.write(`${JSON.stringify(report)}\n`);
