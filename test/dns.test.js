@@ -594,6 +594,7 @@ ptest('names read from the kernel: an endpoint another process connects resolves
   t.deepEqual((await udpAsk(web, 'worker', 'A')).answers.map((a) => a.data), [ep.ipv4]);
   t.deepEqual((await udpAsk(web, 'Worker.', 'AAAA')).answers.map((a) => a.data), [ep.ipv6]);
   t.deepEqual((await udpAsk(web, reverseName(ep.ipv4), 'PTR')).answers.map((a) => a.data), ['worker']);
+  t.deepEqual((await udpAsk(web, reverseName(ep.ipv6), 'PTR')).answers.map((a) => a.data), ['worker']);
   const conf = join(tempDir(t), 'resolv.conf');
   writeFileSync(conf, await containerResolvConf({ hostResolvConf: l.hostResolvConf }));
   t.deepEqual(await inContainer(web, conf, [['lookup4', 'worker'], ['resolve4', 'web']]), [{ ok: [ep.ipv4] }, { ok: [(await net.endpoints({ netns: web }))[0].ipv4] }]);
