@@ -1,16 +1,17 @@
 #!/bin/sh
 # Builds the prebuilt addon binaries that ship inside the npm package:
 #
-#   sh scripts/prebuild.sh [ARCH...]     (npm run prebuild; ARCH: x64 arm64, default both)
+#   sh scripts/prebuild.sh [ARCH...]     (npm run prebuilds; ARCH: x64 arm64, default both)
 #
 # writes prebuilds/linux-<arch>/netplumb.node, where node-gyp-build finds them at install
 # and load time. The host's compiler builds the host's architecture; any other one is
 # cross-compiled with <triplet>-g++ (Debian: g++-aarch64-linux-gnu, g++-x86-64-linux-gnu).
 # Node's headers are the same for every architecture, so the installed ones serve all.
-# Each build happens in its own directory under build-prebuild/ (the development build in
-# build/ is untouched), and is skipped when its binary is newer than binding.gyp and every
-# file in native/. Runs at `npm pack` time (prepack): binaries always match the sources
-# they ship with and are never committed.
+# Each architecture builds in its own directory under build-prebuild/ (the development
+# build in build/ is untouched), kept between runs so only what changed is recompiled.
+# Runs at `npm pack` time (prepack; postpack removes prebuilds/ again): binaries always
+# match the sources they ship with, are never committed, and never linger in a checkout
+# where the install script would take them for a fitting build.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,10 +33,6 @@ for arch in "$@"; do
     *) echo "prebuild: unknown architecture '$arch' (x64 or arm64)" >&2; exit 2 ;;
   esac
   out="prebuilds/linux-$arch/netplumb.node"
-  if [ -f "$out" ] && [ -z "$(find binding.gyp native -newer "$out" | head -n 1)" ]; then
-    echo "prebuild: $out is up to date"
-    continue
-  fi
   if [ "$arch" = "$HOST_ARCH" ]; then
     prefix=
   else
@@ -43,15 +40,19 @@ for arch in "$@"; do
     command -v "${prefix}g++" >/dev/null || { echo "prebuild: ${prefix}g++ not found (apt-get install g++-$(echo "$triplet" | tr _ -))" >&2; exit 1; }
   fi
 
-  # A private copy of the project's shape: the sources by symlink, its own build/.
+  # A private copy of the project's shape: the sources by symlink, its own build/, kept
+  # between runs so make rebuilds only what changed.
   stage="$ROOT/build-prebuild/$arch"
-  rm -rf "$stage"
-  mkdir -p "$stage"
-  for f in binding.gyp native node_modules package.json; do ln -s "$ROOT/$f" "$stage/$f"; done
-
+  if [ ! -f "$stage/build/Makefile" ] || [ binding.gyp -nt "$stage/build/Makefile" ]; then
+    rm -rf "$stage"
+    mkdir -p "$stage"
+    for f in binding.gyp native node_modules package.json; do ln -s "$ROOT/$f" "$stage/$f"; done
+    CC="${prefix}gcc" CXX="${prefix}g++" LINK="${prefix}g++" AR="${prefix}ar" \
+      node "$GYP" configure --arch="$arch" ${NODEDIR:+--nodedir="$NODEDIR"} --directory="$stage" --loglevel=warn
+  fi
   echo "prebuild: linux-$arch with ${prefix}g++"
   CC="${prefix}gcc" CXX="${prefix}g++" LINK="${prefix}g++" AR="${prefix}ar" \
-    node "$GYP" rebuild --arch="$arch" ${NODEDIR:+--nodedir="$NODEDIR"} --directory="$stage" --jobs="$JOBS" --loglevel=warn
+    node "$GYP" build --directory="$stage" --jobs="$JOBS" --loglevel=warn
 
   built="$stage/build/Release/netplumb.node"
   # Debug symbols are not needed to load it; a stripped binary is about half the size.
@@ -64,6 +65,5 @@ for arch in "$@"; do
   esac
   mkdir -p "$(dirname "$out")"
   mv "$built.stripped" "$out"
-  rm -rf "$stage"
   echo "prebuild: wrote $out ($(wc -c <"$out") bytes)"
 done

@@ -3,10 +3,11 @@
 // no example can rot: TypeScript blocks are first type-checked against the package's own
 // .d.ts (with @types/node, as a user compiles them), then stripped of types with the
 // repository's typescript and run as .mjs modules importing 'netplumb' (resolved to this
-// repository through a node_modules/netplumb symlink). examples/*.js run as they are
-// (the package refers to itself by name). Each one runs in a sandbox of its own (a fresh
-// network + mount namespace with a private /run/netns: test/sandbox.js), so none sees
-// what another left, and fails the test by exiting non-zero (any uncaught throw).
+// repository through a node_modules/netplumb symlink beside the repository's own
+// dependencies). examples/*.js run as they are (the package refers to itself by name).
+// Each one runs in a sandbox of its own (a fresh network + mount namespace with a private
+// /run/netns: test/sandbox.js), so none sees what another left, and fails the test by
+// exiting non-zero (any uncaught throw).
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -48,6 +49,10 @@ function readmeBlocks(markdown) {
 const work = mkdtempSync(join(tmpdir(), 'netplumb-examples-'));
 mkdirSync(join(work, 'node_modules'));
 symlinkSync(ROOT, join(work, 'node_modules/netplumb'));
+// The repository's own dependencies too (a block may import dns-packet, as a user's code would).
+for (const dep of readdirSync(join(ROOT, 'node_modules'))) {
+  if (!dep.startsWith('.') && dep !== 'netplumb') symlinkSync(join(ROOT, 'node_modules', dep), join(work, 'node_modules', dep));
+}
 test.after.always(() => rmSync(work, { recursive: true, force: true }));
 
 // The README, and the guide and error pages that open the API reference.

@@ -15,8 +15,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-const RUNTIME = Object.keys(pkg.dependencies).sort();
+const nameOf = (dir) => dir.slice(dir.lastIndexOf('node_modules/') + 'node_modules/'.length);
 const work = mkdtempSync(join(tmpdir(), 'netplumb-package-'));
 test.after.always(() => rmSync(work, { recursive: true, force: true }));
 
@@ -45,22 +44,29 @@ function nodeDir() {
   return existsSync(join(prefix, 'include/node/common.gypi')) ? prefix : undefined;
 }
 
-// Packed once for both tests: the prebuilds (rebuilt only when native/ changed), then the
-// tarball. --ignore-scripts because prepack would only repeat the prebuild step and
-// prepare would rewrite dist/ under the test files running beside this one (npm test has
-// just built it).
+// Packed once for both tests, as `npm pack` does: prepack's prebuild step (make recompiles
+// only what changed), the tarball, postpack's removal of prebuilds/. The scripts are run
+// here rather than by npm because prepare would rewrite dist/ under the test files running
+// beside this one (npm test has just built it).
 let packed;
 function pack() {
   packed ??= (async () => {
     if (!existsSync(join(ROOT, 'dist/index.js'))) throw new Error('dist/ is not built: run npm run build:ts');
-    await run('sh', [join(ROOT, 'scripts/prebuild.sh')], { cwd: ROOT });
     const dest = join(work, 'tarballs');
     mkdirSync(dest);
     const tarball = async (dir) => {
       const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dest, dir], { cwd: ROOT });
       return join(dest, stdout.trim().split('\n').pop());
     };
-    return { netplumb: await tarball('.'), deps: await Promise.all(RUNTIME.map((d) => tarball(`./node_modules/${d}`))) };
+    // Every package netplumb needs at run time, direct or not, as the lockfile pins it.
+    const { stdout } = await run('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT });
+    const runtime = stdout.trim().split('\n').slice(1);
+    try {
+      await run('sh', [join(ROOT, 'scripts/prebuild.sh')], { cwd: ROOT });
+      return { netplumb: await tarball('.'), deps: await Promise.all(runtime.map(tarball)), runtime: runtime.map(nameOf).sort() };
+    } finally {
+      rmSync(join(ROOT, 'prebuilds'), { recursive: true, force: true });
+    }
   })();
   return packed;
 }
@@ -91,13 +97,13 @@ async function load(app, env) {
   return JSON.parse(stdout);
 }
 
-// Building the prebuilds (when native/ changed) and compiling the fallback take ~30 s each
+// Building the prebuilds (the first time, or when native/ changed) and compiling the fallback take ~30 s each
 // on an idle 2-core machine, and much longer on a loaded one: a bound, not a timing assert.
 const BOUND_MS = 10 * 60_000;
 
 test('the tarball installs with no compiler and no registry, using the prebuilt addon and only the runtime dependencies', async (t) => {
   t.timeout(BOUND_MS);
-  const { netplumb, deps } = await pack();
+  const { netplumb, deps, runtime } = await pack();
   t.log(`tarball ${statSync(netplumb).size} bytes`);
 
   // PATH holds node, npm and sh only: no cc, g++, make or python to compile anything with.
@@ -116,11 +122,11 @@ test('the tarball installs with no compiler and no registry, using the prebuilt 
 
   const { stdout } = await run('npm', ['ls', '--all', '--parseable'], { cwd: app, env: { ...process.env, ...env } });
   const paths = stdout.trim().split('\n');
-  const names = paths.slice(1).map((p) => p.slice(p.lastIndexOf('node_modules/') + 'node_modules/'.length)).sort();
-  t.deepEqual(names, ['netplumb', ...RUNTIME].sort(), 'the project, netplumb and its runtime dependencies, nothing else');
+  const names = paths.slice(1).map(nameOf).sort();
+  t.deepEqual(names, ['netplumb', ...runtime].sort(), 'the project, netplumb and its runtime dependencies, nothing else');
   t.false(names.includes('node-gyp'));
   const bytes = bytesUnder(join(app, 'node_modules'));
-  t.log(`npm ls --all --parseable: ${paths.length} lines; node_modules ${bytes} bytes`);
+  t.log(`npm ls --all --parseable: ${paths.length} lines (${names.join(', ')}); node_modules ${bytes} bytes`);
   t.true(bytes < 4 * 1024 * 1024, `node_modules is ${bytes} bytes`);
 
   const loaded = await load(app, env);
