@@ -1,7 +1,7 @@
 // typedoc plugin: groups the API reference by layer. Every top-level export gets the
 // @group of the layer its source file belongs to, so the index and the navigation list
-// "Namespaces", "Links, addresses and routes", "nftables", "Networks", "Errors" and
-// "Netlink wire format" (ordered by typedoc.json's groupOrder) instead of one flat list of
+// "Namespaces", "Links, addresses and routes", "nftables", "Networks", "DNS", "Errors"
+// and "Netlink wire format" (ordered by typedoc.json's groupOrder) instead of one flat list of
 // classes, interfaces and types. An explicit @group in a doc comment wins.
 import { Comment, CommentTag, Converter } from 'typedoc';
 
@@ -11,6 +11,7 @@ const LAYERS = [
   ['src/rtnl/', 'Links, addresses and routes'],
   ['src/nft/', 'nftables'],
   ['src/network/', 'Networks'],
+  ['src/dns/', 'DNS'],
   ['src/errors.ts', 'Errors'],
   ['src/netlink/', 'Netlink wire format'],
   ['src/native.ts', 'Netlink wire format'],
