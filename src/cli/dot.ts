@@ -60,14 +60,21 @@ export function toDot(t: Topology, title = 'netplumb'): string {
   for (const p of t.peers) out.push(`  ${p.id}${attrs({ label: `vxlan peer\n${p.address}`, shape: 'ellipse', fillcolor: '#f3e0f7' })};`);
   if (t.nat.some((n) => n.to.length === 0)) out.push(`  uplink_any${attrs({ label: 'any other interface', shape: 'plaintext', style: '' })};`);
 
-  for (const [a, b] of t.veths) out.push(`  ${a} -> ${b}${attrs({ dir: 'none', penwidth: 2, color: '#444444', label: 'veth' })};`);
+  // Left to right: containers, their veths' host ends, bridges, uplinks, the outside.
+  const hostIfs = new Set(t.namespaces.filter((n) => n.host).flatMap((n) => n.interfaces.map((i) => i.id)));
+  for (const [a, b] of t.veths) {
+    const aPort = byId.get(a)?.master !== undefined;
+    const bPort = byId.get(b)?.master !== undefined;
+    const [tail, head] = aPort && !bPort ? [b, a] : bPort && !aPort ? [a, b] : hostIfs.has(b) && !hostIfs.has(a) ? [b, a] : [a, b];
+    out.push(`  ${tail} -> ${head}${attrs({ dir: 'none', penwidth: 2, color: '#444444', label: 'veth' })};`);
+  }
   for (const i of byId.values()) {
     if (i.master === undefined) continue;
     const master = byId.get(i.id.replace(/_\d+$/, `_${i.master}`));
     if (master) out.push(`  ${i.id} -> ${master.id}${attrs({ dir: 'none', style: 'dashed', color: '#aa7733', label: 'port' })};`);
   }
   for (const p of t.ports) {
-    if (p.target) out.push(`  ${p.id} -> ${p.target}${attrs({ color: '#1f6fd1', fontcolor: '#1f6fd1', label: `DNAT -> ${hostAddr(p.targetIp, p.containerPort, p.protocol)}` })};`);
+    if (p.target) out.push(`  ${p.id} -> ${p.target}${attrs({ color: '#1f6fd1', fontcolor: '#1f6fd1', label: `DNAT -> ${hostAddr(p.targetIp, p.containerPort, p.protocol)}`, constraint: 'false' })};`);
   }
   for (const n of t.nat) {
     for (const to of n.to.length ? n.to : ['uplink_any']) {

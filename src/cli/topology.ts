@@ -85,6 +85,12 @@ export interface Topology {
 export interface TopologyOptions {
   /** Only this network: the host, and the namespaces of its endpoints. */
   network?: string;
+  /**
+   * Every namespace with more than loopback. Default: the caller's, the named ones, those of
+   * endpoints, and those joined to any of them by veths — not unrelated processes' (such as
+   * the machine's own when the caller runs in a sandbox).
+   */
+  all?: boolean;
 }
 
 const ifId = (inode: number, index: number): string => `if_${inode}_${index}`;
@@ -166,6 +172,7 @@ export async function readTopology(options: TopologyOptions = {}): Promise<Topol
       const shown = list.filter((l) => l.name !== 'lo' || (addrs.get(l.index) ?? []).some((a) => !a.startsWith('127.') && a !== '::1/128'));
       // Processes' namespaces with nothing but loopback (sandboxed services) say nothing about the network.
       if (!isHost && !named && shown.length === 0 && !wanted.has(ns.inode)) continue;
+      if (!options.all && options.network === undefined && !isHost && !named && !wanted.has(ns.inode) && !list.some((l) => l.kind === 'veth')) continue;
       const lo = list.find((l) => l.name === 'lo');
       const interfaces = (shown.length ? shown : lo ? [lo] : []).map((l) => describe(ns, l, addrs));
       links.set(ns.inode, list);
@@ -206,6 +213,28 @@ export async function readTopology(options: TopologyOptions = {}): Promise<Topol
           }
         }
       }
+    }
+
+    if (!options.all && options.network === undefined) {
+      // Reachable: from the caller's, the named and the endpoints' namespaces, along veths.
+      const nsOf = (ifid: string): string => ifid.replace(/^if_(\d+)_\d+$/, 'ns_$1');
+      const keep = new Set(topo.namespaces.filter((n) => n.host || !n.label.startsWith('pid ') || wanted.has(n.inode)).map((n) => n.id));
+      for (let grew = true; grew; ) {
+        grew = false;
+        for (const [a, b] of topo.veths) {
+          for (const [x, y] of [[nsOf(a), nsOf(b)], [nsOf(b), nsOf(a)]] as const) {
+            if (keep.has(x) && !keep.has(y)) {
+              keep.add(y);
+              grew = true;
+            }
+          }
+        }
+      }
+      topo.namespaces = topo.namespaces.filter((n) => keep.has(n.id));
+      const kept = new Set(topo.namespaces.flatMap((n) => n.interfaces.map((i) => i.id)));
+      topo.veths = topo.veths.filter(([a, b]) => kept.has(a) && kept.has(b));
+      topo.peers = topo.peers.filter((p) => kept.has(p.via));
+      for (const id of present) if (!kept.has(id)) present.delete(id);
     }
 
     // Networks: bridges, published ports (DNAT in) and masquerade (out).
