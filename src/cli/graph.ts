@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { NetplumbError, ValidationError } from '../index.js';
-import { type Command, str } from './command.js';
+import { type Command, flag, str } from './command.js';
 import { toDot } from './dot.js';
 import { EXIT } from './exit-codes.js';
 import { readTopology } from './topology.js';
@@ -65,11 +65,12 @@ export const graphCommand: Command = {
   summary: 'Draw the namespaces, veths, bridges, published ports and NAT paths there are (SVG, DOT or HTML)',
   usage: '[OPTIONS]',
   details: `Reads everything from the kernel: every reachable namespace (named, or with a process in it;
-namespaces with only loopback that belong to processes are left out) with its interfaces and
+namespaces of processes are left out unless joined to this host by veths, or --all) with its interfaces and
 addresses, veth pairs across namespaces, bridge ports, vxlan peers, and netplumb's networks'
 published ports (host ip:port -> container ip:port) and masquerade paths.`,
   options: {
     network: { type: 'string', value: 'NETWORK', description: 'only this network: the host and its endpoints\' namespaces' },
+    all: { type: 'boolean', description: 'every namespace with more than loopback, also those not joined to this host' },
     format: { type: 'string', short: 'f', value: 'svg|dot|html', description: 'output format (default svg)' },
     output: { type: 'string', short: 'o', value: 'FILE', description: 'write to FILE instead of stdout' },
     title: { type: 'string', value: 'TEXT', description: 'title of the picture (default: netplumb on HOSTNAME)' },
@@ -80,7 +81,7 @@ published ports (host ip:port -> container ip:port) and masquerade paths.`,
     if (format !== 'svg' && format !== 'dot' && format !== 'html') throw new ValidationError('format', `${JSON.stringify(format)} is not svg, dot or html`);
     const network = str(inv.options, 'network');
     const title = str(inv.options, 'title') ?? `netplumb on ${hostname()}${network !== undefined ? `: network ${network}` : ''}`;
-    const topo = await readTopology(network !== undefined ? { network } : {});
+    const topo = await readTopology({ ...(network !== undefined ? { network } : {}), all: flag(inv.options, 'all') });
     if (inv.json) {
       inv.out(`${JSON.stringify(topo, null, 2)}\n`);
       return EXIT.OK;
