@@ -2,6 +2,7 @@
 // a host namespace of its own), checked by what it prints and by the kernel's state
 // through `ip -j` and `nft -j`, and by real TCP through what it built.
 import test from 'ava';
+import { statSync } from 'node:fs';
 import { Netns } from '../dist/index.js';
 import { cliHost, eventually, ipn, nftIn, runCli } from './cli-helpers.js';
 import { ptest, sh } from './helpers.js';
@@ -261,6 +262,18 @@ ptest('ns ls lists every namespace, like lsns -t net and ip netns list together'
   const { cli, name } = cliHost(t);
   const a = name('nsa');
   t.is((await cli('ns', 'create', a)).stdout, `${a}\n`);
+  const namedNow = () => {
+    const m = new Map();
+    for (const line of sh('ip', ['netns', 'list']).split('\n').filter(Boolean)) {
+      const n = line.split(' ')[0];
+      try {
+        m.set(n, statSync(`/run/netns/${n}`).ino);
+      } catch {}
+    }
+    return m;
+  };
+  const named = namedNow();
+  t.true(named.has(a));
   const before = JSON.parse(sh('lsns', ['-J', '-t', 'net'])).namespaces.map((l) => l.ns);
   const r = await cli('ns', 'ls', '--json');
   t.is(r.code, 0, r.stderr);
@@ -271,10 +284,9 @@ ptest('ns ls lists every namespace, like lsns -t net and ip netns list together'
   const steady = before.filter((ns) => after.has(ns));
   t.true(steady.length > 0);
   for (const ns of steady) t.truthy(byInode.get(ns), `lsns ${ns}`);
-  // Every named one (ip netns list) is there under its name.
-  for (const line of sh('ip', ['netns', 'list']).split('\n').filter(Boolean)) {
-    const n = line.split(' ')[0];
-    const ino = Number(sh('stat', ['-L', '-c', '%i', `/run/netns/${n}`]).trim());
+  // Every named one (ip netns list) that exists before and after is there under its name.
+  for (const [n, ino] of named) {
+    if (named.get(n) !== namedNow().get(n)) continue;
     t.true(byInode.get(ino)?.names.includes(n), n);
   }
   const text = (await cli('ns', 'ls')).stdout;
