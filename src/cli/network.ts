@@ -228,17 +228,6 @@ disconnect. Prints the endpoint id (--json: the endpoint as \`docker inspect\` s
       if (!ns) throw new NetplumbError(`no network namespace ${JSON.stringify(target)} (give a /run/netns name or a path, or --create)`, 'ENOENT');
     }
     try {
-      if (ns) {
-        // Another process's connect left its interfaces in the kernel: the next ethN and
-        // whether a default route exists are read there, not remembered.
-        const names = new Set((await ns.links.list()).map((l) => l.name));
-        if (opts.ifname === undefined) {
-          let n = 0;
-          while (names.has(`eth${n}`)) n++;
-          opts.ifname = `eth${n}`;
-        }
-        if (opts.defaultRoute === undefined && (await ns.routes.list({ table: 'main' })).some((r) => r.dst === '0.0.0.0/0')) opts.defaultRoute = false;
-      }
       const ep = await net.connect(ns, opts);
       inv.out(inv.json ? json({ ...ep.inspect(), ...(ep.owner !== undefined ? { owner: ep.owner } : {}) }) : `${ep.id}\n`);
     } finally {
