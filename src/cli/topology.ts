@@ -274,5 +274,5 @@ export async function readTopology(options: TopologyOptions = {}): Promise<Topol
 
 /** A namespace's label for pictures: its name(s) or process, and its inode. */
 export function namespaceTitle(n: TopoNamespace): string {
-  return `${n.label}  [netns ${n.inode}]`;
+  return `${n.label} (netns ${n.inode})`;
 }
