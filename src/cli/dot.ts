@@ -81,6 +81,20 @@ export function toDot(t: Topology, title = 'netplumb'): string {
       out.push(`  ${n.from} -> ${to}${attrs({ color: '#2e7d32', fontcolor: '#2e7d32', style: 'bold', label: `MASQUERADE ${n.subnet}` })};`);
     }
   }
+  // Ranks: every container's interface in the first column, published ports beside their bridge.
+  const containerIfs = new Set<string>();
+  for (const [a, b] of t.veths) {
+    if (byId.get(a)?.master !== undefined && hostIfs.has(a) && !hostIfs.has(b)) containerIfs.add(b);
+    if (byId.get(b)?.master !== undefined && hostIfs.has(b) && !hostIfs.has(a)) containerIfs.add(a);
+  }
+  const paired = new Set(t.veths.flat());
+  for (const n of t.namespaces) if (!n.host && n.interfaces.every((i) => !paired.has(i.id))) for (const i of n.interfaces) containerIfs.add(i.id);
+  if (containerIfs.size) out.push(`  { rank=min; ${[...containerIfs].join('; ')}; }`);
+  const bridgeOf = new Map(Object.entries(t.networks).map(([id, name]) => [name, id]));
+  for (const p of t.ports) {
+    const bridge = bridgeOf.get(p.network);
+    if (bridge && byId.has(bridge)) out.push(`  { rank=same; ${p.id}; ${bridge}; }`);
+  }
   for (const p of t.peers) out.push(`  ${p.via} -> ${p.id}${attrs({ dir: 'none', style: 'dotted', color: '#8e44ad', label: p.vni !== undefined ? `vni ${p.vni}` : undefined })};`);
   out.push('}');
   return `${out.join('\n')}\n`;

@@ -242,6 +242,14 @@ export async function readTopology(options: TopologyOptions = {}): Promise<Topol
       .filter((r) => (r.dst === '0.0.0.0/0' || r.dst === '::/0') && r.oif !== undefined)
       .map((r) => ifId(host.inode, r.oif as number))
       .filter((id, i, all) => all.indexOf(id) === i && present.has(id));
+    // No default route: traffic leaves through whichever other interface has a route for it.
+    if (uplinks.length === 0) {
+      const bridgeIdx = new Set(nets.map((n) => n.bridgeIndex));
+      const hostNs = topo.namespaces.find((n) => n.host);
+      for (const i of hostNs?.interfaces ?? []) {
+        if (i.name !== 'lo' && !bridgeIdx.has(i.index) && i.master === undefined && i.addresses.length > 0) uplinks.push(i.id);
+      }
+    }
     for (const net of nets) {
       const bridge = ifId(host.inode, net.bridgeIndex);
       topo.networks[bridge] = net.name;
