@@ -3,7 +3,8 @@
 // through `ip -j` and `nft -j`, and by real TCP through what it built.
 import test from 'ava';
 import { statSync } from 'node:fs';
-import { Netns } from '../dist/index.js';
+import { NetlinkError, Netns, SystemError, ValidationError } from '../dist/index.js';
+import { EXIT, errorJson, errorLine, exitCode } from '../dist/cli/exit-codes.js';
 import { cliHost, eventually, ipn, nftIn, runCli } from './cli-helpers.js';
 import { ptest, sh } from './helpers.js';
 import { request, whoamiServer } from './network-lab.js';
@@ -28,6 +29,17 @@ test('--help on every command: usage, options and exit 0', async (t) => {
   const group = await runCli(undefined, ['network', '--help']);
   t.is(group.code, 0);
   t.regex(group.stdout, /network disconnect/);
+});
+
+test('an error line carries the code, the errno and the kernel\'s extended-ack text', (t) => {
+  const e = new NetlinkError(22, { operation: 'RTM_NEWLINK add vxlan vx0', index: 0, type: 16, seq: 1 }, 'Invalid VXLAN ID');
+  t.is(errorLine(e), 'netplumb: error EINVAL: RTM_NEWLINK add vxlan vx0 failed: EINVAL (errno 22): Invalid VXLAN ID');
+  t.like(errorJson(e), { code: 'EINVAL', errno: 22, extack: 'Invalid VXLAN ID', operation: 'RTM_NEWLINK add vxlan vx0', type: 'NetlinkError' });
+  t.is(exitCode(e), EXIT.FAILURE);
+  t.is(exitCode(new SystemError(1, 'setns')), EXIT.PERMISSION);
+  t.regex(errorLine(new SystemError(1, 'setns')), /needs root/);
+  t.is(exitCode(new ValidationError('subnet', 'bad')), EXIT.INVALID);
+  t.is(exitCode(new Error('plain')), EXIT.FAILURE);
 });
 
 test('usage errors: exit 2 with the code on stderr, nothing on stdout', async (t) => {
@@ -223,12 +235,12 @@ ptest('errors: stable exit codes, the code and the kernel\'s message on stderr, 
     t.is(j.code, exit);
     t.is(JSON.parse(j.stderr).error.code, code, args.join(' '));
   }
-  // A kernel refusal carries errno and the kernel's own text: a multicast MAC for eth0.
-  const r = await cli('network', 'connect', '--json', '--mac', '01:00:5e:00:00:01', 'n1', name('c3'));
-  t.not(r.code, 0);
-  const err = JSON.parse(r.stderr).error;
-  t.is(typeof err.code, 'string');
-  t.true(err.message.length > 0);
+  // A kernel refusal (exit 1) carries errno, its name and the request: a multicast MAC for eth0.
+  let r = await cli('network', 'connect', '--mac', '01:00:5e:00:00:01', '--create', 'n1', name('c3'));
+  t.is(r.code, 1);
+  t.regex(r.stderr, /^netplumb: error EADDRNOTAVAIL: RTM_NEWLINK .* failed: EADDRNOTAVAIL \(errno 99\)\n$/);
+  r = await cli('network', 'connect', '--json', '--mac', '01:00:5e:00:00:01', '--create', 'n1', name('c3'));
+  t.like(JSON.parse(r.stderr).error, { code: 'EADDRNOTAVAIL', errno: 99, type: 'NetlinkError' });
   // Nothing half-made is left: one endpoint, one veth on the bridge, one element in the map.
   t.is(JSON.parse((await cli('endpoint', 'ls', '--json')).stdout).length, 1);
   t.is(ipn(host, 'link', 'show', 'type', 'veth').length, 1);
