@@ -150,6 +150,14 @@ ptest('graph --json: namespaces, interfaces, veth pairs, ports and NAT paths as 
     ],
   );
 
+  // An overlay: a vxlan on the host with a remote VTEP in its FDB (as a control plane would add it).
+  sh('ip', ['-n', host, 'link', 'add', 'vx42', 'type', 'vxlan', 'id', '42', 'dstport', '4789', 'local', HOST]);
+  sh('bridge', ['-n', host, 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx42', 'dst', '198.51.100.7']);
+  const withOverlay = JSON.parse((await cli('graph', '--json')).stdout);
+  const [vx] = ipn(host, 'link', 'show', 'vx42');
+  t.deepEqual(withOverlay.peers.map((p) => `${p.address} ${p.via} ${p.vni}`), [`198.51.100.7 ${ifId(host, vx.ifindex)} 42`]);
+  t.true((await cli('graph', '--format', 'dot')).stdout.includes('vxlan peer\\n198.51.100.7'));
+
   // --network user: the host and user's namespaces only.
   const only = JSON.parse((await cli('graph', '--json', '--network', 'user')).stdout);
   t.deepEqual(only.namespaces.map((n) => n.label).sort(), ['host', ns.both, ns.u1].sort());
