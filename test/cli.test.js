@@ -332,13 +332,24 @@ ptest('doctor: what it finds on a fresh host, a foreign FORWARD drop policy, rou
   d = JSON.parse(r.stdout);
   t.is(by('foreign-firewall').status, 'warn');
   t.regex(by('foreign-firewall').found, /ip filter FORWARD \(iptables-nft\)/);
-  t.regex(by('foreign-firewall').advice, /iptables -I FORWARD/);
+  t.regex(by('foreign-firewall').found, /no netplumb network yet/);
+  t.regex(by('foreign-firewall').advice, /nothing to do for netplumb/);
   t.is(by('route-localnet').status, 'warn');
   t.regex(by('route-localnet').found, /lan0/);
   r = await cli('doctor');
   t.regex(r.stdout, /^\[WARN\] foreign-firewall: /m);
   t.regex(r.stdout, /^\[ok {2}\] privileges: /m);
   t.regex(r.stdout, /netplumb can work on this host\.\n$/);
+
+  // A network created now gets netplumb's accepts there (iptables -S shows them); one whose accepts are gone is named.
+  t.is((await cli('network', 'create', '--subnet', '10.90.0.0/24', '--bridge', 'br-fw', 'fw')).code, 0);
+  t.regex(sh('ip', ['netns', 'exec', host, 'iptables', '-S', 'FORWARD']), /-A FORWARD -i br-fw .*-j ACCEPT/);
+  d = JSON.parse((await cli('doctor', '--json')).stdout);
+  t.regex(by('foreign-firewall').found, /netplumb's accepts for br-fw are in place/);
+  sh('ip', ['netns', 'exec', host, 'iptables', '-F', 'FORWARD']);
+  d = JSON.parse((await cli('doctor', '--json')).stdout);
+  t.regex(by('foreign-firewall').found, /no accept there for network fw \(br-fw\) in ip filter FORWARD/);
+  t.regex(by('foreign-firewall').advice, /iptables -I FORWARD -i BRIDGE -j ACCEPT/);
 
   // Without root: privileges fail (exit 7), and what to do is said.
   const nobody = await runCli(host, ['doctor', '--json'], { as: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all'] });

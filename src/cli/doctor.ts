@@ -5,7 +5,7 @@
  * @module
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { NetplumbError, Netns, type NftChain, type Ruleset, nft } from '../index.js';
+import { BridgeNetwork, NetplumbError, Netns, type NftChain, type Ruleset, nft } from '../index.js';
 import { type Command, json } from './command.js';
 import { EXIT } from './exit-codes.js';
 
@@ -111,20 +111,40 @@ async function forwarding(host: Netns): Promise<Check> {
   };
 }
 
-/** Base chains at hook forward with policy drop in tables that are not netplumb's: they drop our forwarded traffic. */
-function foreignFirewall(ruleset: Ruleset): Check {
+/**
+ * Base chains at hook forward with policy drop in tables that are not netplumb's: they drop
+ * forwarded traffic that they do not accept. netplumb puts accepts for each of its bridges
+ * at the head of such a chain (or of Docker's DOCKER-USER) when it creates a network; a
+ * network made before the policy was set has none.
+ */
+function foreignFirewall(ruleset: Ruleset, networks: Array<{ name: string; bridge: string }>): Check {
   const dropping = ruleset.chains.filter((c: NftChain) => c.hook === 'forward' && c.policy === 'drop' && !(c.family === 'inet' && c.table === 'netplumb'));
   if (dropping.length === 0) return { id: 'foreign-firewall', status: 'ok', found: 'no other table drops forwarded traffic by policy' };
   const names = dropping.map((c) => `${c.family} ${c.table} ${c.name}${c.table === 'filter' && c.name === 'FORWARD' ? ' (iptables-nft)' : ''}`);
-  const accepting = dropping.filter((c) => ruleset.rules.some((r) => r.family === c.family && r.table === c.table && r.chain === c.name && r.comment?.startsWith('netplumb') === true));
+  const missing: string[] = [];
+  for (const c of dropping) {
+    const acceptIn = ruleset.chains.some((x) => x.family === c.family && x.table === c.table && x.name === 'DOCKER-USER') ? 'DOCKER-USER' : c.name;
+    for (const n of networks) {
+      const has = ruleset.rules.some((r) => r.family === c.family && r.table === c.table && r.chain === acceptIn && r.comment?.split(' ').slice(0, 2).join(' ') === `netplumb net=${n.name}`);
+      if (!has) missing.push(`${n.name} (${n.bridge}) in ${c.family} ${c.table} ${acceptIn}`);
+    }
+  }
+  const found = `forwarded traffic is dropped by the policy of ${names.join(', ')}`;
+  if (missing.length) {
+    return {
+      id: 'foreign-firewall',
+      status: 'warn',
+      found: `${found}; no accept there for network ${missing.join(', ')}: its containers reach nothing through the host and its published ports do not answer`,
+      advice: 'the policy was set after the network was created: recreate the network (netplumb then adds its accepts), or accept its bridge yourself (iptables -I FORWARD -i BRIDGE -j ACCEPT; iptables -I FORWARD -o BRIDGE -j ACCEPT)',
+    };
+  }
   return {
     id: 'foreign-firewall',
     status: 'warn',
-    found: `forwarded traffic is dropped by the policy of ${names.join(', ')}${accepting.length ? `; netplumb's accept rules are in ${accepting.map((c) => c.name).join(', ')}` : ''}`,
+    found: `${found}; ${networks.length ? `netplumb's accepts for ${networks.map((n) => n.bridge).join(', ')} are in place` : 'no netplumb network yet'}`,
     advice:
-      'a packet must be accepted by every base chain at a hook: containers then reach nothing through the host and published ports do not answer, ' +
-      'unless those chains accept netplumb\'s bridges (e.g. `iptables -I FORWARD -i BRIDGE -j ACCEPT` and ' +
-      '`iptables -I FORWARD -o BRIDGE -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`), or the policy is ACCEPT again (`iptables -P FORWARD ACCEPT`) if nothing else relies on it',
+      'nothing to do for netplumb: it adds accepts for each of its bridges at the head of that chain (or of DOCKER-USER) and removes them with the network, and never changes the policy; ' +
+      'other forwarded traffic (other bridges, VMs) stays dropped (`iptables -P FORWARD ACCEPT` would open it for all)',
   };
 }
 
@@ -189,7 +209,7 @@ export async function diagnose(): Promise<Check[]> {
   try {
     const { check, ruleset } = await nftables(host, root);
     checks.push(check, await forwarding(host));
-    if (ruleset) checks.push(foreignFirewall(ruleset));
+    if (ruleset) checks.push(foreignFirewall(ruleset, await BridgeNetwork.list({ netns: host })));
     const legacy = legacyIptables();
     if (legacy) checks.push(legacy);
     checks.push(await routeLocalnet(host));
