@@ -5,7 +5,7 @@
  * @module
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { BridgeNetwork, NetplumbError, Netns, type NftChain, type Ruleset, nft } from '../index.js';
+import { BridgeNetwork, NetplumbError, Netns, type NftChain, type Ruleset, iptablesComment, nft } from '../index.js';
 import { type Command, json } from './command.js';
 import { EXIT } from './exit-codes.js';
 
@@ -125,7 +125,8 @@ function foreignFirewall(ruleset: Ruleset, networks: Array<{ name: string; bridg
   for (const c of dropping) {
     const acceptIn = ruleset.chains.some((x) => x.family === c.family && x.table === c.table && x.name === 'DOCKER-USER') ? 'DOCKER-USER' : c.name;
     for (const n of networks) {
-      const has = ruleset.rules.some((r) => r.family === c.family && r.table === c.table && r.chain === acceptIn && r.comment?.split(' ').slice(0, 2).join(' ') === `netplumb net=${n.name}`);
+      // netplumb writes them as iptables-nft does, the comment in an xt comment match.
+      const has = ruleset.rules.some((r) => r.family === c.family && r.table === c.table && r.chain === acceptIn && (r.comment ?? iptablesComment(r))?.split(' ').slice(0, 2).join(' ') === `netplumb net=${n.name}`);
       if (!has) missing.push(`${n.name} (${n.bridge}) in ${c.family} ${c.table} ${acceptIn}`);
     }
   }
