@@ -5,6 +5,8 @@ import test from 'ava';
 import { statSync } from 'node:fs';
 import { NetlinkError, Netns, SystemError, ValidationError } from '../dist/index.js';
 import { EXIT, errorJson, errorLine, exitCode } from '../dist/cli/exit-codes.js';
+import { parsePublish, portText } from '../dist/cli/format.js';
+import { table } from '../dist/cli/command.js';
 import { cliHost, eventually, ipn, nftIn, runCli } from './cli-helpers.js';
 import { ptest, sh } from './helpers.js';
 import { request, whoamiServer } from './network-lab.js';
@@ -40,6 +42,15 @@ test('an error line carries the code, the errno and the kernel\'s extended-ack t
   t.regex(errorLine(new SystemError(1, 'setns')), /needs root/);
   t.is(exitCode(new ValidationError('subnet', 'bad')), EXIT.INVALID);
   t.is(exitCode(new Error('plain')), EXIT.FAILURE);
+});
+
+test('-p syntax and tables, as Docker writes them', (t) => {
+  t.deepEqual(parsePublish('8080:80'), { hostPort: 8080, containerPort: 80 });
+  t.deepEqual(parsePublish('203.0.113.7:81:80/udp'), { hostPort: 81, containerPort: 80, protocol: 'udp', hostIp: '203.0.113.7' });
+  t.deepEqual(parsePublish('[2001:db8::1]:8080:80'), { hostPort: 8080, containerPort: 80, hostIp: '2001:db8::1' });
+  for (const bad of ['80', '80/tcp', 'a:80:80', '1.2.3.4:80', '8080:80/sctp', '']) t.throws(() => parsePublish(bad), { code: 'ERR_NETPLUMB_INVALID' }, bad);
+  t.is(table(['NAME', 'X'], [['a', '1'], ['longer', '22']]), 'NAME     X\na        1\nlonger   22\n');
+  t.is(portText({ protocol: 'tcp', hostIp: '::', hostPort: 80, containerPort: 8080 }), '[::]:80->8080/tcp');
 });
 
 test('usage errors: exit 2 with the code on stderr, nothing on stdout', async (t) => {
@@ -156,6 +167,41 @@ ptest('the seed walkthrough with the CLI: docker0, containers by veth, -p 8080:8
   t.is(r.code, 0, r.stderr);
   t.deepEqual(ipn(host, 'link', 'show', 'type', 'bridge'), []);
   t.false(nftIn(host).some((x) => x.table?.name === 'netplumb'));
+});
+
+ptest('the L3/NAT walkthrough with the CLI: -p HOSTIP:81:80 from outside, masquerade out, FORWARD policy DROP', async (t) => {
+  const { host, cli, name } = cliHost(t);
+  const outside = name('out');
+  const web = name('web');
+  // The host's uplink ens160 (203.0.113.128) to an outside host (203.0.113.1), and iptables' FORWARD policy DROP as Docker sets it.
+  sh('ip', ['netns', 'add', outside]);
+  sh('ip', ['-n', host, 'link', 'add', 'ens160', 'type', 'veth', 'peer', 'name', 'wan', 'netns', outside]);
+  sh('ip', ['-n', host, 'addr', 'add', '203.0.113.128/24', 'dev', 'ens160']);
+  sh('ip', ['-n', host, 'link', 'set', 'ens160', 'up']);
+  sh('ip', ['-n', outside, 'addr', 'add', '203.0.113.1/24', 'dev', 'wan']);
+  sh('ip', ['-n', outside, 'link', 'set', 'wan', 'up']);
+  sh('ip', ['-n', outside, 'link', 'set', 'lo', 'up']);
+  sh('ip', ['netns', 'exec', host, 'iptables', '-P', 'FORWARD', 'DROP']);
+
+  let r = await cli('network', 'create', '--subnet', '172.17.0.0/16', '--bridge', 'docker0', 'bridge');
+  t.is(r.code, 0, r.stderr);
+  r = await cli('network', 'connect', '--create', '-p', '203.0.113.128:81:80', 'bridge', web);
+  t.is(r.code, 0, r.stderr);
+  t.is((await cli('port', web)).stdout, '80/tcp -> 203.0.113.128:81\n');
+  // The DNAT is an element of the address-bound map, keyed by host address, protocol and port.
+  const map = nftIn(host).find((x) => x.map?.name === 'ports4_addr').map;
+  t.is(map.elem.length, 1);
+  t.deepEqual(map.elem[0][0].concat ?? map.elem[0][0].elem?.val?.concat, ['203.0.113.128', 'tcp', 81]);
+
+  const outNs = await Netns.open(outside);
+  const webNs = await Netns.open(web);
+  t.teardown(() => [outNs, webNs].forEach((n) => n.close()));
+  await whoamiServer(t, webNs, 80);
+  await whoamiServer(t, outNs, 8000);
+  // In: the outside host reaches web through 203.0.113.128:81 (DNAT), seen with its own address.
+  t.is(await request(outNs, '203.0.113.128', 81), '203.0.113.1');
+  // Out: web reaches the outside host, masqueraded to ens160's address.
+  t.is(await request(webNs, '203.0.113.1', 8000), '203.0.113.128');
 });
 
 ptest('network modes with the CLI: none, a user-defined network, one namespace on two networks, container:OTHER', async (t) => {
