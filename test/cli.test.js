@@ -217,8 +217,12 @@ ptest('network modes with the CLI: none, a user-defined network, one namespace o
   let r = await cli('network', 'create', '--subnet', '172.18.0.0/16', '--subnet', 'fd00:18::/64', 'user');
   t.is(r.code, 0, r.stderr);
   t.is((await cli('network', 'connect', 'bridge', both)).code, 0);
-  r = await cli('network', 'connect', '--ip', '172.18.0.9', 'user', both);
+  r = await cli('network', 'connect', '--ip', '172.18.0.9', '--owner', 'c0ffee/eth1', 'user', both);
   t.is(r.code, 0, r.stderr);
+  // The owner label is kept by the kernel: another process finds the endpoint by it.
+  r = await cli('endpoint', 'ls', '--json', '--owner', 'c0ffee/eth1');
+  t.deepEqual(JSON.parse(r.stdout).map((e) => `${e.owner} ${e.ipAddress}`), ['c0ffee/eth1 172.18.0.9']);
+  t.regex((await cli('endpoint', 'ls')).stdout, /172\.18\.0\.9\/16 .*c0ffee\/eth1$/m);
   // eth0 and eth1, each on its network; the default route stays the first network's.
   const addrs = ipn(both, 'addr', 'show').filter((l) => l.ifname !== 'lo');
   t.deepEqual(addrs.map((l) => `${l.ifname} ${l.addr_info.filter((a) => a.family === 'inet').map((a) => a.local).join()}`).sort(), ['eth0 172.17.0.2', 'eth1 172.18.0.9']);
