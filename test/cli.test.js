@@ -248,6 +248,12 @@ ptest('network modes with the CLI: none, a user-defined network, one namespace o
   t.is(r.code, 0, r.stderr);
   t.is(r.stdout, 'Deleted Networks:\nuser\n');
   t.deepEqual(ipn(host, 'link', 'show', 'type', 'bridge').map((l) => l.ifname), ['docker0']);
+  // Without --subnet, the first 172.N.0.0/16 that overlaps no network and no route: docker0 has 172.17, a route covers part of 172.18.
+  sh('ip', ['-n', host, 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up1']);
+  sh('ip', ['-n', host, 'addr', 'add', '172.18.5.1/24', 'dev', 'up0']);
+  sh('ip', ['-n', host, 'link', 'set', 'up0', 'up']);
+  t.is((await cli('network', 'create', 'auto')).code, 0);
+  t.deepEqual(ipn(host, 'addr', 'show', 'np-auto')[0].addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`), ['172.19.0.1/16']);
   r = await cli('ns', 'rm', none);
   t.is(r.code, 0);
   t.false(sh('ip', ['netns', 'list']).split('\n').some((l) => l.split(' ')[0] === none));

@@ -38,7 +38,7 @@ async function freeSubnet(): Promise<string> {
     const size = 2 ** (32 - len);
     return [n - (n % size), size];
   };
-  for (const n of await openAll()) {
+  for (const n of await BridgeNetwork.list()) {
     const r = v4(n.subnet);
     if (r) taken.push(r);
   }
