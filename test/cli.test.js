@@ -17,8 +17,9 @@ const COMMANDS = [
 ];
 
 test('--help on every command: usage, options and exit 0', async (t) => {
-  for (const c of COMMANDS) {
-    const r = await runCli(undefined, [...c.split(' '), '--help']);
+  const results = await Promise.all(COMMANDS.map((c) => runCli(undefined, [...c.split(' '), '--help'])));
+  for (const [i, c] of COMMANDS.entries()) {
+    const r = results[i];
     t.is(r.code, 0, c);
     t.true(r.stdout.startsWith(`Usage: netplumb ${c}`), c);
     t.regex(r.stdout, /--json/, c);
@@ -54,8 +55,10 @@ test('-p syntax and tables, as Docker writes them', (t) => {
 });
 
 test('usage errors: exit 2 with the code on stderr, nothing on stdout', async (t) => {
-  for (const args of [['bogus'], ['network', 'bogus'], ['network', 'create'], ['network', 'ls', '--bogus'], ['ns', 'ls', 'extra'], []]) {
-    const r = await runCli(undefined, args);
+  const cases = [['bogus'], ['network', 'bogus'], ['network', 'create'], ['network', 'ls', '--bogus'], ['ns', 'ls', 'extra'], []];
+  const results = await Promise.all(cases.map((args) => runCli(undefined, args)));
+  for (const [i, args] of cases.entries()) {
+    const r = results[i];
     t.is(r.code, 2, args.join(' '));
     t.regex(r.stderr, args.length ? /^netplumb: error ERR_NETPLUMB_USAGE: / : /^$/, args.join(' '));
     if (args.length) t.is(r.stdout, '', args.join(' '));
