@@ -127,7 +127,9 @@ test('the tarball installs with no compiler and no registry, using the prebuilt 
   t.false(names.includes('node-gyp'));
   const bytes = bytesUnder(join(app, 'node_modules'));
   t.log(`npm ls --all --parseable: ${paths.length} lines (${names.join(', ')}); node_modules ${bytes} bytes`);
-  t.true(bytes < 4 * 1024 * 1024, `node_modules is ${bytes} bytes`);
+  // The 19 MB this replaces were mostly node-gyp's tree; what remains is mostly the CLI's
+  // graph layout (@viz-js/viz, Graphviz as ~5 MB of WebAssembly).
+  t.true(bytes < 10 * 1024 * 1024, `node_modules is ${bytes} bytes`);
 
   const loaded = await load(app, env);
   t.is(loaded.addon, join(installed, `prebuilds/linux-${process.arch}/netplumb.node`));
