@@ -29,7 +29,7 @@ import { type BridgeNetwork, fault } from './bridge-network.js';
 import { rollback } from './create.js';
 import { purgeEndpoint } from './disconnect.js';
 import { Endpoint, isGone } from './endpoint.js';
-import { hostIfnameOf } from './endpoints.js';
+import { elements, hostIfnameOf } from './endpoints.js';
 import { currentHolder, mayBeInProgress } from './holder.js';
 import { checkHost, contains, formatAddress, hostCount, macFromIPv4, nextHost, parseAddress } from './ipam.js';
 import { type ConnectOptions, bool, checkObject, checkOwner } from './options.js';
@@ -255,7 +255,7 @@ async function diagnose(net: BridgeNetwork, err: unknown, r: EndpointReservation
   // ENOENT: the bridge's cursor is gone, so is the network.
   if (err.code === 'ENOENT') throw new NetplumbError(`network ${net.name} has been removed`, 'ENOENT', { cause: err });
   const host = net.netns;
-  const read = (set: string) => host.nft.listElements(FAMILY, TABLE, set).catch(() => []);
+  const read = (set: string) => elements(host, set);
 
   const anchor = (await read(SETS.attached)).find((e) => Array.isArray(e.key) && e.key[0] === net.bridge && Number(e.key[1]) === r.inode);
   if (anchor) {

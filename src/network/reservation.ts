@@ -123,7 +123,7 @@ function endpointElements(r: EndpointReservation, holder: Holder | undefined): A
 export function reserveEndpoint(tx: Transaction, r: EndpointReservation, holder: Holder, cursor?: string): void {
   if (cursor !== undefined) {
     tx.deleteElements(elementsOf(SETS.cursors, [{ key: r.bridge }]));
-    tx.addElements(elementsOf(SETS.cursors, [{ key: r.bridge, data: cursor }]));
+    tx.addElements(elementsOf(SETS.cursors, [{ key: r.bridge, data: cursor, comment: networkComment(r.network) }]));
   }
   for (const [set, elements, exclusive] of endpointElements(r, holder)) {
     if (exclusive) tx.createElements(elementsOf(set, elements));
