@@ -17,6 +17,7 @@ export {
   DecodeError,
   ClosedError,
   errnoName,
+  errnoNumber,
 } from './errors.js';
 export type { NetlinkRequestInfo } from './errors.js';
 export { NetlinkConnection } from './netlink/connection.js';
@@ -24,6 +25,8 @@ export type { ExecuteOptions } from './netlink/connection.js';
 export { Batch } from './netlink/batch.js';
 export type { Reply, Request } from './netlink/batch.js';
 export { Writer } from './netlink/writer.js';
+export { BATCH_CHANNEL } from './netlink/diagnostics.js';
+export type { BatchDiagnostic } from './netlink/diagnostics.js';
 export { Attributes, parseAttributes } from './netlink/attributes.js';
 export type { RawAttribute, UnknownAttribute } from './netlink/attributes.js';
 export { parseMessages, parseError } from './netlink/message.js';
@@ -32,7 +35,7 @@ export * as netlinkConstants from './netlink/constants.js';
 export * from './rtnl/index.js';
 export * from './nft/index.js';
 export { BridgeNetwork } from './network/bridge-network.js';
-export type { BridgeNetworkOptions, ConnectOptions, NetworkInspect } from './network/bridge-network.js';
+export type { BridgeNetworkOptions, ConnectOptions, EndpointFilter, NetworkInfo, NetworkInspect } from './network/bridge-network.js';
 export { Endpoint } from './network/endpoint.js';
 export type { EndpointInspect } from './network/endpoint.js';
 export { PortAllocatedError } from './network/ports.js';

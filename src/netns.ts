@@ -9,7 +9,7 @@ import * as dgram from 'node:dgram';
 import { fstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import * as net from 'node:net';
 import { isIP } from 'node:net';
-import { ClosedError, NetplumbError, ValidationError } from './errors.js';
+import { ClosedError, NetplumbError, SystemError, ValidationError } from './errors.js';
 import { NETLINK_NETFILTER, NETLINK_ROUTE } from './netlink/constants.js';
 import { NetlinkConnection } from './netlink/connection.js';
 import { native } from './native.js';
@@ -81,6 +81,15 @@ function familyOf(host: string | undefined, family: 4 | 6 | undefined): 4 | 6 {
   return v as 4 | 6;
 }
 
+/** Runs a synchronous fs call, reporting its failure as SystemError (Node's error as cause). */
+function fsCall<T>(syscall: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw SystemError.from(err, syscall);
+  }
+}
+
 function checkPort(port: number, field = 'port'): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ValidationError(field, `${port} is not a port (0-65535)`);
   return port;
@@ -112,7 +121,7 @@ export class Netns {
     this.fdValue = fd;
     this.name = name;
     this.path = path;
-    this.inode = fstatSync(fd).ino;
+    this.inode = fsCall('fstat', () => fstatSync(fd)).ino;
   }
 
   /**
@@ -178,7 +187,7 @@ export class Netns {
       // No /run/netns yet: no named namespaces.
     }
     // A name is a namespace only while mounted: then it lives on nsfs, like /proc/self/ns/net.
-    const nsfsDev = statSync('/proc/self/ns/net').dev;
+    const nsfsDev = fsCall('stat', () => statSync('/proc/self/ns/net')).dev;
     for (const n of names) {
       try {
         const st = statSync(`${NETNS_RUN_DIR}/${n}`);
@@ -188,7 +197,7 @@ export class Netns {
         // Raced with a deletion.
       }
     }
-    for (const p of readdirSync('/proc')) {
+    for (const p of fsCall('readdir', () => readdirSync('/proc'))) {
       if (!/^\d+$/.test(p)) continue;
       try {
         const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${p}/ns/net`));
@@ -198,6 +207,52 @@ export class Netns {
       }
     }
     return [...byInode.values()].sort((a, b) => a.inode - b.inode);
+  }
+
+  /**
+   * Removes the name NAME from /run/netns (unmount, MNT_DETACH, and unlink, as `ip netns
+   * del NAME` does) — with `inode`, only if NAME mounts the namespace of that inode, so a
+   * name that meanwhile mounts someone else's namespace is left alone. The namespace
+   * itself lives on while a process or handle holds it. Resolves true when it removed
+   * the name, false when there was no such name or it mounts another namespace.
+   * Rejects with ValidationError for a bad name, SystemError when unmounting fails.
+   */
+  static async unmount(name: string, options: { inode?: number } = {}): Promise<boolean> {
+    const path = `${NETNS_RUN_DIR}/${validateNetnsName(name)}`;
+    const { inode } = options;
+    if (inode !== undefined && (!Number.isInteger(inode) || inode <= 0)) throw new ValidationError('inode', `${inode} is not an inode number`);
+    let st;
+    try {
+      st = statSync(path);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT') return false;
+      throw SystemError.from(err, 'stat');
+    }
+    if (inode !== undefined) {
+      const nsfsDev = fsCall('stat', () => statSync('/proc/self/ns/net')).dev;
+      if (st.dev !== nsfsDev || st.ino !== inode) return false;
+    }
+    try {
+      await native.netnsUnmount(path);
+    } catch (err) {
+      // Removed by someone else between the stat and the unlink.
+      if (err instanceof SystemError && err.code === 'ENOENT') return false;
+      throw err;
+    }
+    return true;
+  }
+
+  /**
+   * Gives this namespace the name NAME: bind-mounts it at /run/netns/NAME as `ip netns
+   * add`/`attach` do (so `ip netns exec NAME` works), making /run/netns a shared mount
+   * first. Resolves with the path. Rejects with SystemError EEXIST when the name is
+   * taken, ValidationError for a bad name; nothing is left behind on failure. The handle's
+   * own `name` does not change; {@link Netns.unmount} removes the name.
+   */
+  async mount(name: string): Promise<string> {
+    const path = `${NETNS_RUN_DIR}/${validateNetnsName(name)}`;
+    native.netnsMount(this.fd, path);
+    return path;
   }
 
   /** The namespace's fd (borrowed: valid until {@link close}). */
@@ -321,7 +376,7 @@ export class Netns {
     return new Promise((resolve, reject) => {
       server.once('error', (err) => {
         server.close();
-        reject(err);
+        reject(SystemError.from(err, 'listen'));
       });
       server.listen({ fd, backlog: options.backlog ?? 511 }, () => resolve(server));
     });
@@ -338,12 +393,12 @@ export class Netns {
     return new Promise((resolve, reject) => {
       const fail = (err: Error): void => {
         socket.destroy();
-        reject(err);
+        reject(SystemError.from(err, 'connect'));
       };
       socket.once('error', fail);
       if (options.timeout !== undefined) {
         socket.setTimeout(options.timeout, () =>
-          fail(Object.assign(new Error(`connect ${host}:${port} timed out after ${options.timeout} ms`), { code: 'ETIMEDOUT' })),
+          fail(new NetplumbError(`connect ${host}:${port} timed out after ${options.timeout} ms`, 'ETIMEDOUT')),
         );
       }
       socket.connect(checkPort(port), host, () => {
@@ -363,7 +418,7 @@ export class Netns {
     return new Promise((resolve, reject) => {
       socket.once('error', (err) => {
         socket.close();
-        reject(err);
+        reject(SystemError.from(err, 'bind'));
       });
       socket.bind({ fd }, () => resolve(socket));
     });

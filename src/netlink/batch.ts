@@ -71,7 +71,7 @@ export class Batch {
    * change, NLM_F_DUMP for a dump. `expectsReply` defaults to "ACK is set, or it is a dump".
    */
   begin(type: number, flags: number, operation: string, expectsReply?: boolean): Writer {
-    if (this.open !== -1) throw new Error('Batch.begin() before end() of the previous request');
+    if (this.open !== -1) throw new NetplumbError('Batch.begin() before end() of the previous request', 'ERR_NETPLUMB_INTERNAL');
     const w = this.writer;
     const seq = allocateSeq();
     const f = flags | NLM_F_REQUEST;
@@ -96,7 +96,7 @@ export class Batch {
   /** Finishes the request begun last. */
   end(): void {
     const start = this.open;
-    if (start === -1) throw new Error('Batch.end() without begin()');
+    if (start === -1) throw new NetplumbError('Batch.end() without begin()', 'ERR_NETPLUMB_INTERNAL');
     const w = this.writer;
     w.pad();
     const len = w.offset - start;
@@ -120,7 +120,7 @@ export class Batch {
 
   /** The encoded requests. */
   bytes(): Buffer {
-    if (this.open !== -1) throw new Error('Batch has an unfinished request');
+    if (this.open !== -1) throw new NetplumbError('Batch has an unfinished request', 'ERR_NETPLUMB_INTERNAL');
     return this.writer.bytes();
   }
 
@@ -132,7 +132,7 @@ export class Batch {
    * recvmsg) instead of one per request. Dumps carry no ACK and are left alone.
    */
   ackLastOnly(): this {
-    if (this.open !== -1) throw new Error('Batch has an unfinished request');
+    if (this.open !== -1) throw new NetplumbError('Batch has an unfinished request', 'ERR_NETPLUMB_INTERNAL');
     let last = -1;
     this.requests.forEach((r, i) => {
       if (r.flags & NLM_F_ACK) last = i;

@@ -8,6 +8,7 @@
 import { ClosedError, NetplumbError } from '../errors.js';
 import { native } from '../native.js';
 import { type Batch, type Reply, throwFirstError } from './batch.js';
+import { diagnosticsStart, firstReplyError, publishBatch } from './diagnostics.js';
 
 /** Socket buffer size: big enough for large dumps and for batches of thousands of messages. */
 const SOCKET_BUFFER_BYTES = 8 << 20;
@@ -74,13 +75,18 @@ export class NetlinkConnection {
     const request = batch.bytes();
     const expect = batch.expected();
     const fd = await this.acquire();
+    const start = diagnosticsStart();
     let data: Buffer;
     try {
       data = await native.netlinkTransact(fd, request, expect);
+    } catch (err) {
+      publishBatch(this.protocol, batch, start, err);
+      throw err;
     } finally {
       this.release(fd);
     }
     const replies = batch.collect(data);
+    publishBatch(this.protocol, batch, start, firstReplyError(replies));
     if (!options.allowErrors) throwFirstError(replies);
     return replies;
   }
@@ -89,13 +95,18 @@ export class NetlinkConnection {
   executeSync(batch: Batch, options: ExecuteOptions = {}): Reply[] {
     const fd = this.acquire();
     if (typeof fd !== 'number') throw new NetplumbError('no free netlink socket for a synchronous call', 'EBUSY');
+    const start = diagnosticsStart();
     let data: Buffer;
     try {
       data = native.netlinkTransactSync(fd, batch.bytes(), batch.expected());
+    } catch (err) {
+      publishBatch(this.protocol, batch, start, err);
+      throw err;
     } finally {
       this.release(fd);
     }
     const replies = batch.collect(data);
+    publishBatch(this.protocol, batch, start, firstReplyError(replies));
     if (!options.allowErrors) throwFirstError(replies);
     return replies;
   }

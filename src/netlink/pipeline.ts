@@ -9,6 +9,7 @@ import { type PipelineStep, native } from '../native.js';
 import { type Reply, throwFirstError } from './batch.js';
 import type { Batch } from './batch.js';
 import type { NetlinkConnection } from './connection.js';
+import { diagnosticsStart, firstReplyError, publishBatch } from './diagnostics.js';
 
 /** A step: a batch on a connection, or a sysctl written from inside a namespace. */
 export type Step = { connection: NetlinkConnection; batch: Batch } | { nsFd: number; sysctl: string; value: string };
@@ -36,13 +37,23 @@ export async function runPipeline(steps: readonly Step[]): Promise<PipelineOutco
         ? { fd: held.get(s.connection) as number, request: s.batch.bytes(), expect: s.batch.expected() }
         : { nsFd: s.nsFd, path: s.sysctl, value: s.value },
     );
-    const raw = await native.pipeline(nativeSteps);
+    const start = diagnosticsStart();
+    let raw: Awaited<ReturnType<typeof native.pipeline>>;
+    try {
+      raw = await native.pipeline(nativeSteps);
+    } catch (err) {
+      steps.forEach((s, i) => {
+        if ('connection' in s) publishBatch(s.connection.protocol, s.batch, start, err, { step: i, steps: steps.length });
+      });
+      throw err;
+    }
     const outcome: PipelineOutcome = { results: [] };
     raw.forEach((r, i) => {
       const s = steps[i] as Step;
       if (r === null) {
         outcome.results.push(undefined);
       } else if (r instanceof Error) {
+        if ('connection' in s) publishBatch(s.connection.protocol, s.batch, start, r, { step: i, steps: steps.length });
         outcome.results.push(undefined);
         outcome.error ??= r;
         outcome.failedStep ??= i;
@@ -50,6 +61,7 @@ export async function runPipeline(steps: readonly Step[]): Promise<PipelineOutco
         outcome.results.push(true);
       } else {
         const replies = s.batch.collect(r);
+        publishBatch(s.connection.protocol, s.batch, start, firstReplyError(replies), { step: i, steps: steps.length });
         outcome.results.push(replies);
         if (outcome.error === undefined) {
           try {

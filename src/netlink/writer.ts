@@ -6,6 +6,7 @@
  */
 import { endianness } from 'node:os';
 import { NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_HDRLEN, align } from './constants.js';
+import { NetplumbError } from '../errors.js';
 
 /** True on little-endian hosts; netlink's "host order" fields follow the CPU. */
 export const HOST_LE = endianness() === 'LE';
@@ -119,7 +120,7 @@ export class Writer {
   /** Finishes an attribute begun at `start`: writes its length and pads. */
   endAttr(start: number): void {
     const len = this.offset - start;
-    if (len > 0xffff) throw new RangeError(`netlink attribute of ${len} bytes exceeds 65535`);
+    if (len > 0xffff) throw new NetplumbError(`netlink attribute of ${len} bytes exceeds 65535`, 'EMSGSIZE');
     if (HOST_LE) this.buf.writeUInt16LE(len, start);
     else this.buf.writeUInt16BE(len, start);
     this.pad();

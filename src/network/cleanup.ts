@@ -1,23 +1,25 @@
 /**
  * Layer 4 (network): finding and removing what netplumb left behind — after a crash of
- * the process that owned a network, a `kill -9` in the middle of connect() or remove(), or
- * someone deleting half of an endpoint by hand. Everything is recognised from the kernel
- * alone, by netplumb's ownership tags (see tag.ts): the `netplumb:network` alias of a
- * bridge, the `netplumb:endpoint` alias of a host-side veth, the `netplumb net=NAME
- * [ep=ID]` comments of rules and elements in the `inet netplumb` table. Nothing without
+ * the process that owned a network, a `kill -9` in the middle of create(), connect() or
+ * remove(), or someone deleting half of an endpoint by hand. Everything is recognised from
+ * the kernel alone: the reservations (reservation.ts), whose anchors name the process
+ * that took them, and the tags (tag.ts) that mark a network or endpoint complete. Nothing without
  * such a tag is ever changed — with one documented exception, an empty file in /run/netns
  * that is not a mount (what a crash between creating the mount point and mounting on it
  * leaves, and what no `ip netns` command can use).
  * @module
  */
-import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { NetplumbError, ValidationError } from '../errors.js';
 import { NETNS_RUN_DIR, Netns } from '../netns.js';
-import type { NftRule, NftSet, SetKey } from '../nft/index.js';
+import type { Family, NftRule, NftSet, SetElement, SetKey } from '../nft/index.js';
 import type { Link } from '../rtnl/index.js';
 import { isGone } from './endpoint.js';
-import { BRIDGES_SET, FAMILY, PORT_MAPS, TABLE } from './ruleset.js';
-import { type EndpointTag, type NetworkTag, parseEndpointAlias, parseEndpointComment, parseNetworkAlias, parseNetworkComment } from './tag.js';
+import { hostIfnameOf } from './endpoints.js';
+import { foreignAccepts } from './firewall.js';
+import { mayBeInProgress } from './holder.js';
+import { FAMILY, SETS, TABLE } from './ruleset.js';
+import { type EndpointTag, parseComment, parseEndpointAlias, parseNetworkAlias } from './tag.js';
 
 /** Options of {@link cleanupNetworks}. */
 export interface CleanupOptions {
@@ -29,31 +31,29 @@ export interface CleanupOptions {
   dryRun?: boolean;
 }
 
-/** Why an endpoint's host-side veth was removed. */
+/** Why an endpoint was reclaimed. */
 export type EndpointLeftover =
-  /** Its network (a bridge carrying that network's tag) no longer exists. */
+  /** Its network no longer exists (or never was completed). */
   | 'network-gone'
-  /** It is not a port of its network's bridge (e.g. the network was removed and made again). */
+  /** Its veth is not a port of its network's bridge (e.g. the network was removed and made again). */
   | 'not-on-bridge'
-  /** Its namespace cannot be reached any more: no mount, process, thread or open fd holds it (it is being destroyed). */
+  /** Its veth is gone — its namespace was deleted, or a remove() was cut short — and only its reservation is left. */
   | 'netns-gone'
-  /**
-   * Its connect() never finished and the process running it is gone: the namespace side is
-   * not configured (interface down, address or default route missing) or its published ports
-   * are not all in the maps. Only judged for endpoints whose tag names the creating process.
-   */
-  | 'incomplete';
+  /** Its connect() never finished and is no longer under way (the process is gone, or it has been too long). */
+  | 'incomplete'
+  /** A tagged veth without a reservation (the table was flushed under it). */
+  | 'unreserved';
 
 /** What {@link cleanupNetworks} removed (or, with `dryRun`, would remove). */
 export interface CleanupReport {
-  /** Host-side veths of endpoints (and with them their peers). */
+  /** Endpoints: their host-side veths (and with them their peers) and reservations. */
   endpoints: Array<{ hostIfname: string; network: string; id: string; reason: EndpointLeftover }>;
-  /** Networks whose create() never finished (bridge without its rules) and whose creating process is gone. */
+  /** Networks whose create() never finished (and is no longer under way), or whose reservation is gone. */
   networks: Array<{ name: string; bridge: string }>;
   /** Elements of the sets and maps of `inet netplumb`, with the comment that tied them to a network or endpoint. */
   elements: Array<{ set: string; key: SetKey; comment: string }>;
-  /** Rules of networks that no longer exist. */
-  rules: Array<{ chain: string; handle: number; comment: string }>;
+  /** Rules of networks that no longer exist, in netplumb's table and (tagged accepts) in other firewalls' chains. */
+  rules: Array<{ family: Family; table: string; chain: string; handle: number; comment: string }>;
   /** Whether the `inet netplumb` table itself was removed (no netplumb network left in the namespace). */
   table: boolean;
   /** /run/netns entries: mounts of namespaces netplumb created for endpoints it removed, and unmounted files. */
@@ -73,73 +73,6 @@ const DELETIONS_IN_FLIGHT = 32;
 /** The comment netplumb gives its table (ruleset.ts): the table is only removed when it carries it. */
 const TABLE_COMMENT_PREFIX = 'netplumb';
 
-/** An `ESRCH`-free way to ask whether a process is running (a zombie is not). */
-function processAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Every network namespace something still holds, by inode, with a path that opens it: nsfs
- * mounts anywhere (/run/netns, Docker's sandbox keys ...), the namespaces of processes and
- * of their threads, and namespace fds processes hold (an anonymous namespace netplumb
- * created lives only in its owner's fd). A namespace none of these holds is being destroyed.
- */
-function heldNamespaces(): Map<number, string> {
-  const held = new Map<number, string>();
-  const note = (link: string, path: string): void => {
-    const m = /^net:\[(\d+)\]$/.exec(link);
-    if (m && !held.has(Number(m[1]))) held.set(Number(m[1]), path);
-  };
-  try {
-    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-      // id parent maj:min root mountpoint options... - fstype source superoptions
-      const f = line.split(' ');
-      const sep = f.indexOf('-');
-      if (sep < 0 || f[sep + 1] !== 'nsfs' || f[3] === undefined || f[4] === undefined) continue;
-      note(f[3], f[4].replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
-    }
-  } catch {
-    // No mountinfo: only processes can tell.
-  }
-  let pids: string[] = [];
-  try {
-    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
-  } catch {
-    // Without /proc nothing is known to be held: callers then only judge by the tags.
-  }
-  for (const p of pids) {
-    const read = (path: string): void => {
-      try {
-        note(readlinkSync(path), path);
-      } catch {
-        // Exited meanwhile, or not ours to look at.
-      }
-    };
-    read(`/proc/${p}/ns/net`);
-    let tasks: string[] = [];
-    try {
-      tasks = readdirSync(`/proc/${p}/task`);
-    } catch {
-      // Exited.
-    }
-    for (const tid of tasks) if (tid !== p) read(`/proc/${p}/task/${tid}/ns/net`);
-    let fds: string[] = [];
-    try {
-      fds = readdirSync(`/proc/${p}/fd`);
-    } catch {
-      // Exited, or not ours to look at.
-    }
-    for (const fd of fds) read(`/proc/${p}/fd/${fd}`);
-  }
-  return held;
-}
-
 function checkOptions(options: unknown): { dryRun: boolean; networks: Set<string> | undefined; netns: Netns | undefined } {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new ValidationError('options', 'must be an object');
   const o = options as Record<string, unknown>;
@@ -157,136 +90,125 @@ function checkOptions(options: unknown): { dryRun: boolean; networks: Set<string
   return { dryRun: o.dryRun === true, networks, netns: o.netns as Netns | undefined };
 }
 
-/** One endpoint veth as found in the host namespace. */
-interface FoundEndpoint {
-  link: Link;
-  tag: EndpointTag;
-}
 
-/** The kernel's state, read in the order that keeps the judgement safe against concurrent connect()s (see {@link cleanupNetworks}). */
-interface Snapshot {
+/** What one pass found. */
+interface Plan {
   generation: number;
-  tableOurs: boolean;
+  /** Networks that stay: complete, or being created. */
+  live: Set<string>;
+  endpoints: Array<{ id: string; network: string; link?: Link; tag?: EndpointTag; reason: EndpointLeftover }>;
+  networks: Array<{ name: string; bridge: string; link?: Link }>;
   rules: NftRule[];
-  sets: NftSet[];
-  networks: Map<string, { link: Link; tag: NetworkTag }>;
-  endpoints: FoundEndpoint[];
-  held: Map<number, string>;
+  elements: Array<{ set: NftSet; element: SetElement }>;
+  dropTable: boolean;
 }
 
-async function snapshot(host: Netns): Promise<Snapshot> {
-  // nftables first: an element listed here whose endpoint veth is missing from the link
-  // listing below was made before it (a veth is always created before its elements), so
-  // the endpoint really is gone — and anything committed after this read changes the
-  // generation, which makes the cleanup commit fail rather than act on stale facts.
-  const table = await host.nft.getTable(FAMILY, TABLE);
-  const ruleset = table ? await host.nft.list({ family: FAMILY, table: TABLE }) : undefined;
-  const generation = ruleset ? ruleset.generation : await host.nft.generation();
+/** Reads the kernel and decides; changes nothing. */
+async function plan(host: Netns, mine: (network: string) => boolean): Promise<Plan> {
+  // The ruleset first: an anchor listed here whose veth is missing from the link listing
+  // below was made before it, so a complete endpoint's tag would be seen; and anything
+  // committed after this read changes the generation, which makes our commit fail
+  // rather than act on stale facts.
+  const ruleset = await host.nft.list();
+  const ours = ruleset.tables.some((t) => t.family === FAMILY && t.name === TABLE && t.comment?.startsWith(TABLE_COMMENT_PREFIX));
+  const sets = ours ? ruleset.sets.filter((x) => x.family === FAMILY && x.table === TABLE) : [];
   const links = await host.links.list();
-  const networks = new Map<string, { link: Link; tag: NetworkTag }>();
-  const endpoints: FoundEndpoint[] = [];
+  const byName = new Map(links.map((l) => [l.name, l]));
+  const setOf = (name: string): SetElement[] => sets.find((x) => x.name === name)?.elements ?? [];
+
+  // Networks: complete (tagged bridge), being created (anchor of a running create), or leftovers.
+  const tagged = new Map<string, Link>();
   for (const l of links) {
-    const nt = l.kind === 'bridge' ? parseNetworkAlias(l.alias) : undefined;
-    if (nt) networks.set(nt.name, { link: l, tag: nt });
-    const et = l.kind === 'veth' ? parseEndpointAlias(l.alias) : undefined;
-    if (et) endpoints.push({ link: l, tag: et });
+    const t = l.kind === 'bridge' ? parseNetworkAlias(l.alias) : undefined;
+    if (t) tagged.set(t.name, l);
   }
-  // Namespaces last: a veth listed above had its namespace held when it was made.
-  return {
-    generation,
-    tableOurs: table?.comment?.startsWith(TABLE_COMMENT_PREFIX) === true,
-    rules: ruleset?.rules ?? [],
-    sets: ruleset?.sets ?? [],
-    networks,
-    endpoints,
-    held: heldNamespaces(),
+  const bridgeOf = new Map<string, string>();
+  for (const e of setOf(SETS.bridges)) {
+    const c = parseComment(e.comment);
+    if (c) bridgeOf.set(c.network, String(e.key));
+  }
+  const live = new Set<string>();
+  const p: Plan = { generation: ruleset.generation, live, endpoints: [], networks: [], rules: [], elements: [], dropTable: false };
+  for (const e of setOf(SETS.networks)) {
+    const c = parseComment(e.comment);
+    if (!c) continue;
+    if (tagged.has(c.network) || mayBeInProgress(c.holder) || !mine(c.network)) {
+      live.add(c.network);
+      continue;
+    }
+    const bridge = bridgeOf.get(c.network) ?? '';
+    const link = byName.get(bridge);
+    // Its bridge, unless someone else's link has that name.
+    p.networks.push({ name: c.network, bridge, ...(link && (!link.alias || parseNetworkAlias(link.alias)?.name === c.network) ? { link } : {}) });
+  }
+  for (const [name, link] of tagged) {
+    if (live.has(name) || p.networks.some((n) => n.name === name)) continue;
+    if (mine(name)) p.networks.push({ name, bridge: link.name, link });
+    else live.add(name);
+  }
+
+  // Endpoints: by their anchors, then tagged veths without one.
+  const tags = new Map<string, { link: Link; tag: EndpointTag }>();
+  for (const l of links) {
+    const t = l.kind === 'veth' ? parseEndpointAlias(l.alias) : undefined;
+    if (t) tags.set(t.id, { link: l, tag: t });
+  }
+  const anchored = new Set<string>();
+  for (const e of setOf(SETS.attached)) {
+    const c = parseComment(e.comment);
+    if (!c?.endpoint) continue;
+    anchored.add(c.endpoint);
+    if (!mine(c.network)) continue;
+    const found = tags.get(c.endpoint);
+    const veth = found?.link ?? byName.get(hostIfnameOf(c.endpoint));
+    const untaggedOrOurs = veth && (!veth.alias || found !== undefined);
+    const base = { id: c.endpoint, network: c.network, ...(untaggedOrOurs && veth ? { link: veth } : {}), ...(found ? { tag: found.tag } : {}) };
+    let reason: EndpointLeftover | undefined;
+    if (!live.has(c.network)) reason = 'network-gone';
+    else if (found) reason = found.link.master === tagged.get(c.network)?.index ? undefined : 'not-on-bridge';
+    else if (!mayBeInProgress(c.holder)) reason = veth ? 'incomplete' : 'netns-gone';
+    if (reason) p.endpoints.push({ ...base, reason });
+  }
+  for (const [id, { link, tag }] of tags) {
+    if (!anchored.has(id) && mine(tag.net)) p.endpoints.push({ id, network: tag.net, link, tag, reason: live.has(tag.net) ? 'unreserved' : 'network-gone' });
+  }
+
+  // nftables: whatever belongs to a network or endpoint that does not stay.
+  const doomed = new Set(p.endpoints.map((e) => e.id));
+  const gone = (comment: string | undefined): boolean => {
+    const c = parseComment(comment);
+    if (!c || !mine(c.network)) return false;
+    if (!live.has(c.network)) return true;
+    return c.endpoint !== undefined && (doomed.has(c.endpoint) || !anchored.has(c.endpoint));
   };
-}
-
-/** Whether the endpoint's namespace side and published ports are what connect() makes. */
-async function endpointComplete(ep: FoundEndpoint, network: NetworkTag, nsPath: string, portElements: number): Promise<boolean> {
-  const t = ep.tag;
-  if (t.np !== undefined && portElements < t.np) return false;
-  const port = ep.link.bridgePort;
-  if (port && (port.hairpin === false || (!network.icc && port.isolated === false))) return false;
-  let ns: Netns | undefined;
-  try {
-    ns = await Netns.open(nsPath);
-    if (ns.inode !== t.ino) return true; // replaced meanwhile: not ours to judge
-    const links = await ns.links.list();
-    const lo = links.find((l) => l.index === 1);
-    const inner = links.find((l) => l.name === t.if && l.index === ep.link.link);
-    if (!lo?.up || !inner?.up) return false;
-    const addrs = (await ns.addresses.list({ link: inner.index })).map((a) => a.address);
-    if (t.ip !== undefined && !addrs.includes(t.ip)) return false;
-    if (t.ip6 !== undefined && !addrs.includes(t.ip6)) return false;
-    if (t.dr) {
-      const routes = await ns.routes.list({ family: 4, table: 'main' });
-      if (!routes.some((r) => r.dst === '0.0.0.0/0' && r.oif === inner.index)) return false;
-    }
-    return true;
-  } catch (e) {
-    // The namespace went away while we looked: the next pass sees the veth gone or orphaned.
-    if (e instanceof NetplumbError) return true;
-    throw e;
-  } finally {
-    ns?.close();
-  }
-}
-
-/**
- * Removes one leftover endpoint: its host-side veth (the peer goes with it) and, when
- * netplumb created and named the namespace for it, that namespace's /run/netns mount.
- * Resolves with the mount path it removed (or, dry, would remove).
- */
-async function removeEndpoint(host: Netns, ep: FoundEndpoint, dryRun: boolean): Promise<string | undefined> {
-  const t = ep.tag;
-  let removed: string | undefined;
-  // A namespace netplumb was given is never touched; one it made for this endpoint goes.
-  if (t.own && t.ns !== undefined) {
-    const path = `${NETNS_RUN_DIR}/${t.ns}`;
-    let ns: Netns | undefined;
-    try {
-      ns = await Netns.open(t.ns);
-    } catch {
-      ns = undefined; // not mounted (any more)
-    }
-    if (ns && ns.inode === t.ino) {
-      if (!dryRun) await ns.delete();
-      removed = path;
-    }
-    ns?.close();
-  }
-  if (!dryRun) {
-    await host.links.delete(ep.link.index).catch((e: unknown) => {
-      if (!isGone(e)) throw e;
-    });
-  }
-  return removed;
+  for (const s of sets) for (const element of s.elements ?? []) if (gone(element.comment)) p.elements.push({ set: s, element });
+  p.rules = ruleset.rules.filter((r) => (r.family === FAMILY && r.table === TABLE ? gone(r.comment) : foreignAccepts([r]).length > 0 && gone(r.comment)));
+  // No network stays: the table goes, as remove() of the last network does.
+  p.dropTable = ours && live.size === 0;
+  return p;
 }
 
 /**
  * Finds netplumb's leftovers in a host namespace and removes them; resolves with what it
- * removed. Like `docker network prune` for what a crash leaves, not for networks in use:
+ * removed. Like `docker network prune` for what a crash leaves, not for networks in use.
+ * It judges by the reservations and tags alone (reservation.ts, tag.ts):
  *
- * - host-side veths tagged as endpoints whose network no longer exists, that are no
- *   longer ports of their network's bridge, whose namespace nothing holds any more, or
- *   whose connect() never finished (checked only for endpoints whose creating process,
- *   named in the tag, is no longer running) — with the /run/netns mount of a namespace
- *   netplumb created for such an endpoint;
- * - networks whose create() never finished (a tagged bridge without its rules) when the
- *   creating process is gone and no endpoint uses the bridge;
- * - elements of `inet netplumb`'s maps and sets whose endpoint or network no longer
- *   exists, rules of networks that no longer exist, and the table itself once no
- *   network is left;
+ * - an endpoint whose reservation has no complete (tagged) veth and whose connect is no
+ *   longer under way — its process gone, or over a minute old — loses its veth (when it
+ *   has one), its /run/netns mount (when netplumb made and named its namespace) and
+ *   every element of its reservation, in that order; so does an endpoint of a network
+ *   that does not exist any more, and a tagged veth whose reservation is gone;
+ * - a network whose create never finished (reservation without a tagged bridge) and is no
+ *   longer under way loses its bridge (when it is untagged or its own), its rules, its
+ *   reservations and its accepts in other firewalls; so does a tagged bridge whose
+ *   reservation is gone;
+ * - netplumb's table goes once no network is left;
  * - empty, unmounted files in /run/netns at least 2 s old (a crash between creating a
  *   mount point and mounting the namespace on it), unless `networks` restricts the cleanup.
  *
- * Endpoints that survive can then be taken over with {@link BridgeNetwork.open}. Safe to
- * run while other processes use netplumb: live endpoints (held by a process or a mount)
- * are kept, in-flight connect()s of running processes are not judged incomplete, and
- * every nftables change is committed only if the ruleset did not change since it was read
- * (the pass is retried otherwise). Rejects with ValidationError for bad options,
+ * Safe while other processes use netplumb: operations under way are left alone, and every
+ * nftables change is committed only if the ruleset did not change since it was read (the
+ * pass is read again otherwise). Rejects with ValidationError for bad options,
  * NetlinkError/SystemError when the kernel refuses (e.g. EPERM without CAP_NET_ADMIN).
  */
 export async function cleanupNetworks(options: CleanupOptions = {}): Promise<CleanupReport> {
@@ -296,119 +218,43 @@ export async function cleanupNetworks(options: CleanupOptions = {}): Promise<Cle
   const mine = (network: string): boolean => only === undefined || only.has(network);
   try {
     for (let attempt = 1; ; attempt++) {
-      const s = await snapshot(host);
-
-      // Published elements per endpoint id, for the completeness check.
-      const portCount = new Map<string, number>();
-      for (const set of s.sets) {
-        if (![PORT_MAPS[4].any, PORT_MAPS[4].addr, PORT_MAPS[6].any, PORT_MAPS[6].addr].includes(set.name as never)) continue;
-        for (const e of set.elements ?? []) {
-          const owner = parseEndpointComment(e.comment);
-          if (owner) portCount.set(owner.endpoint, (portCount.get(owner.endpoint) ?? 0) + 1);
+      const p = await plan(host, mine);
+      if (!dryRun) {
+        // Links first (concurrent deletions share the kernel's RCU wait), then one
+        // transaction: a reservation never goes before what it reserves.
+        for (let i = 0; i < p.endpoints.length; i += DELETIONS_IN_FLIGHT) {
+          await Promise.all(
+            p.endpoints.slice(i, i + DELETIONS_IN_FLIGHT).map(async (e) => {
+              if (e.tag?.own && e.tag.ns !== undefined && (await Netns.unmount(e.tag.ns, { inode: e.tag.ino }))) report.netns.push({ path: `${NETNS_RUN_DIR}/${e.tag.ns}`, reason: 'endpoint-removed' });
+              if (e.link) await host.links.delete(e.link.index).catch((err: unknown) => { if (!isGone(err)) throw err; });
+            }),
+          );
+        }
+        for (const n of p.networks) if (n.link) await host.links.delete(n.link.index).catch((err: unknown) => { if (!isGone(err)) throw err; });
+        const tx = host.nft.transaction({ generation: p.generation });
+        for (const r of p.rules) if (!(p.dropTable && r.family === FAMILY && r.table === TABLE)) tx.deleteRule({ family: r.family, table: r.table, chain: r.chain, handle: r.handle });
+        if (p.dropTable) tx.deleteTable({ family: FAMILY, name: TABLE });
+        else {
+          const bySet = new Map<NftSet, SetElement[]>();
+          for (const { set, element } of p.elements) bySet.set(set, [...(bySet.get(set) ?? []), element]);
+          for (const [set, elements] of bySet) tx.deleteElements({ family: FAMILY, table: TABLE, set: set.name, elements: elements.map((e) => ({ key: e.key, ...(e.keyEnd !== undefined ? { keyEnd: e.keyEnd } : {}) })) });
+        }
+        if (tx.size > 0) {
+          try {
+            await tx.commit();
+          } catch (e) {
+            // ERESTART: the ruleset changed since it was read (someone connected, removed or
+            // created meanwhile); ENOENT: an element we meant to delete went first. Read again.
+            if (e instanceof NetplumbError && (e.code === 'ERESTART' || e.code === 'ENOENT') && attempt < ATTEMPTS) continue;
+            throw e;
+          }
         }
       }
-
-      // Endpoints: judge each, then remove the leftovers together (concurrent link
-      // deletions share the kernel's RCU wait).
-      const ports = new Map<number, number>(); // bridge ifindex → tagged ports that stay on it
-      const doomed: Array<{ ep: FoundEndpoint; reason: EndpointLeftover }> = [];
-      for (const ep of s.endpoints) {
-        const t = ep.tag;
-        const net = s.networks.get(t.net);
-        let reason: EndpointLeftover | undefined;
-        if (!net) reason = 'network-gone';
-        else if (ep.link.master !== net.link.index) reason = 'not-on-bridge';
-        else if (!s.held.has(t.ino)) reason = 'netns-gone';
-        else if (t.pid !== undefined && t.pid !== process.pid && !processAlive(t.pid)) {
-          if (!(await endpointComplete(ep, net.tag, s.held.get(t.ino) as string, portCount.get(t.id) ?? 0))) reason = 'incomplete';
-        }
-        if (reason === undefined || !mine(t.net)) {
-          if (ep.link.master !== undefined) ports.set(ep.link.master, (ports.get(ep.link.master) ?? 0) + 1);
-          continue;
-        }
-        doomed.push({ ep, reason });
-      }
-      for (let i = 0; i < doomed.length; i += DELETIONS_IN_FLIGHT) {
-        const batch = doomed.slice(i, i + DELETIONS_IN_FLIGHT);
-        const mounts = await Promise.all(batch.map(({ ep }) => removeEndpoint(host, ep, dryRun)));
-        // Reported in the order found (the kernel's link order), not the order deletions finished.
-        batch.forEach(({ ep, reason }, j) => {
-          const mount = mounts[j];
-          if (mount) report.netns.push({ path: mount, reason: 'endpoint-removed' });
-          report.endpoints.push({ hostIfname: ep.link.name, network: ep.tag.net, id: ep.tag.id, reason });
-        });
-      }
-      const removedIds = new Set(doomed.map((d) => d.ep.tag.id));
-      const keptIds = new Set(s.endpoints.map((e) => e.tag.id).filter((id) => !removedIds.has(id)));
-
-      // Networks whose create() never finished: the bridge is there, its @bridges element
-      // (committed with the network's rules, atomically) is not.
-      const live = new Set<string>();
-      const bridgesSet = s.sets.find((x) => x.name === BRIDGES_SET);
-      for (const [name, net] of s.networks) {
-        const complete = (bridgesSet?.elements ?? []).some((e) => e.key === net.link.name && parseNetworkComment(e.comment) === name);
-        const creatorGone = net.tag.pid !== undefined && net.tag.pid !== process.pid && !processAlive(net.tag.pid);
-        if (complete || !creatorGone || (ports.get(net.link.index) ?? 0) > 0 || !mine(name)) {
-          live.add(name);
-          continue;
-        }
-        if (!dryRun) {
-          await host.links.delete(net.link.index).catch((e: unknown) => {
-            if (!isGone(e)) throw e;
-          });
-        }
-        report.networks.push({ name, bridge: net.link.name });
-      }
-
-      // nftables: one transaction, valid only against the generation read above.
-      const tx = host.nft.transaction({ generation: s.generation });
-      const elements: CleanupReport['elements'] = [];
-      const rules: CleanupReport['rules'] = [];
-      let dropTable = false;
-      if (s.tableOurs) {
-        const doomedRules = s.rules.filter((r) => {
-          const network = parseNetworkComment(r.comment);
-          return network !== undefined && !live.has(network);
-        });
-        const doomedElements = s.sets.map((set) => ({
-          set,
-          elements: (set.elements ?? []).filter((e) => {
-            const ep = parseEndpointComment(e.comment);
-            const network = ep?.network ?? parseNetworkComment(e.comment);
-            if (network === undefined) return false;
-            return !live.has(network) || (ep !== undefined && !keptIds.has(ep.endpoint));
-          }),
-        }));
-        const foreign = doomedRules.some((r) => !mine(parseNetworkComment(r.comment) as string)) ||
-          doomedElements.some((d) => d.elements.some((e) => !mine(parseEndpointComment(e.comment)?.network ?? (parseNetworkComment(e.comment) as string))));
-        // No netplumb network is left in this namespace: the table goes, as remove() does.
-        dropTable = live.size === 0 && !foreign;
-        if (dropTable) tx.deleteTable({ family: FAMILY, name: TABLE });
-        for (const r of doomedRules) {
-          if (!mine(parseNetworkComment(r.comment) as string)) continue;
-          rules.push({ chain: r.chain, handle: r.handle, comment: r.comment as string });
-          if (!dropTable) tx.deleteRule({ family: FAMILY, table: TABLE, chain: r.chain, handle: r.handle });
-        }
-        for (const { set, elements: all } of doomedElements) {
-          const gone = all.filter((e) => mine(parseEndpointComment(e.comment)?.network ?? (parseNetworkComment(e.comment) as string)));
-          if (gone.length === 0) continue;
-          for (const e of gone) elements.push({ set: set.name, key: e.key, comment: e.comment as string });
-          if (!dropTable) tx.deleteElements({ family: FAMILY, table: TABLE, set: set.name, elements: gone.map((e) => ({ key: e.key })) });
-        }
-      }
-      if (!dryRun && tx.size > 0) {
-        try {
-          await tx.commit();
-        } catch (e) {
-          // ERESTART: the ruleset changed since it was read (someone connected, removed or
-          // created meanwhile); ENOENT: an element we meant to delete went first. Read again.
-          if (e instanceof NetplumbError && (e.code === 'ERESTART' || e.code === 'ENOENT') && attempt < ATTEMPTS) continue;
-          throw e;
-        }
-      }
-      report.elements.push(...elements);
-      report.rules.push(...rules);
-      if (dropTable) report.table = true;
+      for (const e of p.endpoints) report.endpoints.push({ hostIfname: e.link?.name ?? hostIfnameOf(e.id), network: e.network, id: e.id, reason: e.reason });
+      for (const n of p.networks) report.networks.push({ name: n.name, bridge: n.bridge });
+      for (const { set, element } of p.elements) report.elements.push({ set: set.name, key: element.key, comment: element.comment as string });
+      for (const r of p.rules) report.rules.push({ family: r.family, table: r.table, chain: r.chain, handle: r.handle, comment: r.comment as string });
+      report.table = p.dropTable;
       break;
     }
 

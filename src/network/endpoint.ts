@@ -34,50 +34,50 @@ export interface EndpointInspect {
 /** What an endpoint needs from its network to remove itself. @internal */
 export interface EndpointOwner {
   readonly name: string;
-  /** Removes the endpoint's kernel state and releases its resources. */
+  /** Removes the endpoint's kernel state and releases its reservation. */
   detach(ep: Endpoint): Promise<void>;
 }
 
-/** Fields of a new endpoint. @internal */
+/** Fields of an endpoint. @internal */
 export interface EndpointInit {
   id: string;
-  netns: Netns;
-  ownsNetns: boolean;
+  owner?: string;
   ifname: string;
-  ifindex: number;
   hostIfname: string;
-  ipv4?: string;
+  ipv4: string;
   ipv6?: string;
   prefixLength: number;
   prefixLength6?: number;
   mac: string;
   gateway?: string;
   gateway6?: string;
-  defaultRoute: boolean;
   ports: PublishedPort[];
+  netnsInode: number;
+  netnsPath?: string;
+  /** A handle on the namespace, when this process connected it. */
+  netns?: Netns;
+  ownsNetns: boolean;
+  attached: boolean;
 }
 
 /**
- * A namespace attached to a {@link BridgeNetwork}. Made by `net.connect()` (or rebuilt by
- * `BridgeNetwork.open()`); plain data fields plus {@link remove}.
+ * A namespace attached to a {@link BridgeNetwork}: made by `net.connect()` or read from
+ * the kernel by `net.endpoints()`. Plain data fields, a snapshot of the kernel's state
+ * when it was made or read, plus {@link remove}.
  */
 export class Endpoint {
   /** 12 hex digits, unique per endpoint. */
   readonly id: string;
   /** The network it belongs to. */
   readonly network: string;
-  /** The namespace it lives in. */
-  readonly netns: Netns;
-  /** Whether netplumb created the namespace for it (and deletes it on remove). */
-  readonly ownsNetns: boolean;
+  /** The caller's label given to connect(), if any. */
+  readonly owner: string | undefined;
   /** Interface name inside the namespace (eth0 ...). */
   readonly ifname: string;
-  /** ifindex of {@link ifname} inside the namespace. */
-  readonly ifindex: number;
   /** The host-side veth, a port of the bridge. */
   readonly hostIfname: string;
   /** IPv4 address (no prefix). */
-  readonly ipv4: string | undefined;
+  readonly ipv4: string;
   /** IPv6 address (no prefix), on dual-stack networks. */
   readonly ipv6: string | undefined;
   /** Prefix length of the IPv4 subnet. */
@@ -86,26 +86,35 @@ export class Endpoint {
   readonly prefixLength6: number | undefined;
   /** MAC address of {@link ifname}. */
   readonly mac: string;
-  /** The network's IPv4 gateway. */
+  /** The network's IPv4 gateway (none on internal networks). */
   readonly gateway: string | undefined;
   /** The network's IPv6 gateway. */
   readonly gateway6: string | undefined;
-  /** Whether this endpoint installed the namespace's default route(s). */
-  readonly defaultRoute: boolean;
   /** Published ports. */
   readonly ports: readonly PublishedPort[];
-  private readonly owner: EndpointOwner;
+  /** Inode of its namespace. */
+  readonly netnsInode: number;
+  /** /run/netns path of its namespace, when it has one. */
+  readonly netnsPath: string | undefined;
+  /** The namespace handle, when this process connected the endpoint. */
+  readonly netns: Netns | undefined;
+  /** Whether netplumb created the namespace for it (and deletes it on remove). */
+  readonly ownsNetns: boolean;
+  /**
+   * False when the endpoint's veth is gone (its namespace was deleted under it) while its
+   * reservation remains: only {@link remove} is left to do.
+   */
+  readonly attached: boolean;
+  private readonly net: EndpointOwner;
   private removal: Promise<void> | undefined;
 
-  /** @internal Made by BridgeNetwork. */
-  constructor(owner: EndpointOwner, init: EndpointInit) {
-    this.owner = owner;
-    this.network = owner.name;
+  /** @internal Made by the network layer. */
+  constructor(net: EndpointOwner, init: EndpointInit) {
+    this.net = net;
+    this.network = net.name;
     this.id = init.id;
-    this.netns = init.netns;
-    this.ownsNetns = init.ownsNetns;
+    this.owner = init.owner;
     this.ifname = init.ifname;
-    this.ifindex = init.ifindex;
     this.hostIfname = init.hostIfname;
     this.ipv4 = init.ipv4;
     this.ipv6 = init.ipv6;
@@ -114,8 +123,12 @@ export class Endpoint {
     this.mac = init.mac;
     this.gateway = init.gateway;
     this.gateway6 = init.gateway6;
-    this.defaultRoute = init.defaultRoute;
     this.ports = Object.freeze([...init.ports]);
+    this.netnsInode = init.netnsInode;
+    this.netnsPath = init.netnsPath;
+    this.netns = init.netns;
+    this.ownsNetns = init.ownsNetns;
+    this.attached = init.attached;
   }
 
   /** Whether {@link remove} has been called. */
@@ -124,17 +137,16 @@ export class Endpoint {
   }
 
   /**
-   * Detaches the endpoint, like `docker network disconnect` (or the end of `docker run`).
-   * When the promise resolves: its ports are unpublished (no new connection reaches it)
-   * and its address and ports may be given to another endpoint. When netplumb owns the
-   * namespace, the namespace is deleted and the kernel destroys it with both veth ends
-   * asynchronously (they vanish moments later; the call does not wait ~20 ms for RCU);
-   * otherwise the veth is deleted before it resolves. Calling it again returns the same
-   * promise — unless it failed: the endpoint then stays attached (keeping its address and
-   * ports) and remove() may be called again to finish.
+   * Detaches the endpoint, like `docker network disconnect` (or the end of `docker run`),
+   * from this or any other process. When netplumb owns the namespace it is deleted and
+   * the kernel destroys it with both veth ends asynchronously (the call does not wait
+   * ~20 ms for RCU); otherwise the veth is deleted. Then, in one transaction, its ports
+   * are unpublished and its address, MAC and ports released. Works when the namespace is
+   * already gone. Calling it again returns the same promise — unless it failed: the
+   * endpoint then keeps its reservation and remove() may be called again to finish.
    */
   remove(): Promise<void> {
-    return (this.removal ??= this.owner.detach(this).catch((e: unknown) => {
+    return (this.removal ??= this.net.detach(this).catch((e: unknown) => {
       this.removal = undefined;
       throw e;
     }));
@@ -147,14 +159,15 @@ export class Endpoint {
     return {
       id: this.id,
       network: this.network,
-      ...(this.netns.path !== undefined ? { sandboxKey: this.netns.path } : {}),
-      netnsInode: this.netns.inode,
+      ...(this.netnsPath !== undefined ? { sandboxKey: this.netnsPath } : {}),
+      netnsInode: this.netnsInode,
       ifname: this.ifname,
       hostIfname: this.hostIfname,
-      ...(this.ipv4 !== undefined ? { ipAddress: this.ipv4, ipPrefixLen: this.prefixLength } : {}),
-      ...(this.gateway !== undefined && this.defaultRoute ? { gateway: this.gateway } : {}),
+      ipAddress: this.ipv4,
+      ipPrefixLen: this.prefixLength,
+      ...(this.gateway !== undefined ? { gateway: this.gateway } : {}),
       ...(this.ipv6 !== undefined ? { globalIPv6Address: this.ipv6, globalIPv6PrefixLen: this.prefixLength6 as number } : {}),
-      ...(this.gateway6 !== undefined && this.defaultRoute ? { ipv6Gateway: this.gateway6 } : {}),
+      ...(this.gateway6 !== undefined ? { ipv6Gateway: this.gateway6 } : {}),
       macAddress: this.mac,
       ports,
     };

@@ -1,8 +1,7 @@
 /**
- * Layer 4 (network): address management of a bridge network — subnet arithmetic for
- * IPv4 and IPv6, the gateway, and allocation of the next free address. Allocation is
- * synchronous, so concurrent `connect()` calls in one process can never be handed the
- * same address.
+ * Layer 4 (network): subnet arithmetic for IPv4 and IPv6 — parsing, the gateway, which
+ * addresses an endpoint may have and the next-fit order of the address search. Which
+ * addresses are taken is the kernel's to say (reservation.ts).
  * @module
  */
 import { ValidationError } from '../errors.js';
@@ -42,7 +41,7 @@ export function formatAddress(family: 4 | 6, value: bigint): string {
 }
 
 /** Parses `a.b.c.d/n` or `x::/n`; host bits must be zero, like Docker requires. */
-export function parseSubnet(cidr: unknown, field: string, family?: 4 | 6): Subnet {
+export function parseSubnet(cidr: unknown, field: string, family?: 4 | 6, options: { hostBits?: boolean } = {}): Subnet {
   if (typeof cidr !== 'string' || !cidr.includes('/')) {
     throw new ValidationError(field, `${JSON.stringify(cidr)} is not a CIDR such as 172.30.0.0/16`);
   }
@@ -51,6 +50,12 @@ export function parseSubnet(cidr: unknown, field: string, family?: 4 | 6): Subne
   const bits = addr.family === 4 ? 32 : 128;
   const prefixLength = parsed.prefixlen;
   // A usable bridge subnet needs room for the gateway and at least one endpoint.
+  if (options.hostBits) {
+    // Any prefix, host bits cleared: a range read back from the kernel.
+    const mask = (1n << BigInt(bits - prefixLength)) - 1n;
+    const network = addr.value & ~mask;
+    return { family: addr.family, network, prefixLength, bits, cidr: `${formatAddress(addr.family, network)}/${prefixLength}` };
+  }
   if (prefixLength > bits - 2) throw new ValidationError(field, `/${prefixLength} leaves no room for a gateway and endpoints`);
   const hostMask = (1n << BigInt(bits - prefixLength)) - 1n;
   if (addr.value & hostMask) {
@@ -80,76 +85,38 @@ export function lastAddress(s: Subnet): bigint {
   return s.network + size(s) - 1n;
 }
 
+/** The last address an endpoint may have (IPv4 keeps its broadcast address). */
+export function lastHost(s: Subnet): bigint {
+  return s.family === 4 ? lastAddress(s) - 1n : lastAddress(s);
+}
+
 /**
- * The addresses of one subnet: network, gateway and the IPv4 broadcast are reserved;
- * `allocate()` hands out addresses in order (as Docker does: 172.17.0.2, .3 ...),
- * `reserve()` claims a requested one, `release()` frees.
+ * Checks that `value` may be given to an endpoint (or, with `gateway` undefined, be the
+ * gateway): in the subnet, not its network or broadcast address, not the gateway.
+ * Throws ValidationError saying why not.
  */
-export class AddressPool {
-  readonly subnet: Subnet;
-  readonly gateway: bigint;
-  private readonly used = new Set<bigint>();
-  private cursor: bigint;
+export function checkHost(s: Subnet, gateway: bigint | undefined, value: bigint, field: string): void {
+  const text = formatAddress(s.family, value);
+  if (!contains(s, value)) throw new ValidationError(field, `${text} is not in subnet ${s.cidr}`);
+  if (value === s.network) throw new ValidationError(field, `${text} is the network address of ${s.cidr}`);
+  if (value === gateway) throw new ValidationError(field, `${text} is the gateway of ${s.cidr}`);
+  if (s.family === 4 && value === lastAddress(s)) throw new ValidationError(field, `${text} is the broadcast address of ${s.cidr}`);
+}
 
-  constructor(subnet: Subnet, gateway: bigint) {
-    this.subnet = subnet;
-    this.gateway = gateway;
-    this.cursor = subnet.network + 1n;
+/** The host address after `value` in next-fit order, wrapping after the last; skips the gateway. */
+export function nextHost(s: Subnet, gateway: bigint, value: bigint): bigint {
+  let v = value + 1n;
+  for (let i = 0; i < 2; i++) {
+    if (v > lastHost(s)) v = s.network + 1n;
+    if (v !== gateway) return v;
+    v++;
   }
+  return v;
+}
 
-  /** Checks that `value` may be used by an endpoint; throws ValidationError saying why not. */
-  check(value: bigint, field: string): void {
-    const s = this.subnet;
-    const text = formatAddress(s.family, value);
-    if (!contains(s, value)) throw new ValidationError(field, `${text} is not in subnet ${s.cidr}`);
-    if (value === s.network) throw new ValidationError(field, `${text} is the network address of ${s.cidr}`);
-    if (value === this.gateway) throw new ValidationError(field, `${text} is the gateway of ${s.cidr}`);
-    if (s.family === 4 && value === lastAddress(s)) throw new ValidationError(field, `${text} is the broadcast address of ${s.cidr}`);
-    if (this.used.has(value)) throw new ValidationError(field, `${text} is already in use on ${s.cidr}`);
-  }
-
-  /** Claims a specific address (after {@link check}). */
-  reserve(value: bigint, field: string): bigint {
-    this.check(value, field);
-    this.used.add(value);
-    return value;
-  }
-
-  /** Claims the next free address; throws when the subnet is full. */
-  allocate(field: string): bigint {
-    const s = this.subnet;
-    const first = s.network + 1n;
-    const last = s.family === 4 ? lastAddress(s) - 1n : lastAddress(s);
-    const span = last - first + 1n;
-    let v = this.cursor;
-    // Walk at most the whole range once, starting after the last allocation.
-    for (let i = 0n; i < span; i++) {
-      if (v > last) v = first;
-      if (v !== this.gateway && !this.used.has(v)) {
-        this.used.add(v);
-        this.cursor = v + 1n;
-        return v;
-      }
-      v++;
-    }
-    throw new ValidationError(field, `no free address left in ${s.cidr}`);
-  }
-
-  /**
-   * Frees an address. Allocation is next-fit, so a freed address is handed out again only
-   * after the rest of the subnet — an endpoint whose links the kernel is still tearing
-   * down cannot collide with a new one — except the most recent allocation, which a
-   * failed connect() gives straight back.
-   */
-  release(value: bigint): void {
-    this.used.delete(value);
-    if (value === this.cursor - 1n) this.cursor = value;
-  }
-
-  /** Whether the address is taken. */
-  inUse(value: bigint): boolean {
-    return this.used.has(value);
-  }
+/** Number of addresses endpoints may have. */
+export function hostCount(s: Subnet): bigint {
+  return lastHost(s) - s.network - 1n; // less the gateway
 }
 
 /**

@@ -1,12 +1,12 @@
 /**
- * Layer 4 (network): published ports — validation of what a caller asks for, and the
- * registry of host ports taken in one host namespace, so that "port is already allocated"
- * is known before anything is created (the kernel's exclusive map insert stays the final
- * word across processes).
+ * Layer 4 (network): published ports — validation of what a caller asks for and the map
+ * elements that publish them. Whether a host port is free is the kernel's to say: its
+ * reservation is an exclusive element (reservation.ts).
  * @module
  */
 import { NetplumbError, ValidationError } from '../errors.js';
 import { formatAddress, parseAddress } from './ipam.js';
+import type { PortElement } from './ruleset.js';
 
 /** A port to publish, as `docker run -p [hostIp:]hostPort:containerPort[/protocol]`. */
 export interface PublishSpec {
@@ -16,7 +16,7 @@ export interface PublishSpec {
   containerPort: number;
   /** Default tcp. */
   protocol?: 'tcp' | 'udp';
-  /** Publish only on this host address (IPv4 or IPv6); default: every local address (and the network's `hostIp`). */
+  /** Publish only on this host IPv4 address; default: every local address, IPv4 and IPv6 (or the network's `hostIp`). */
   hostIp?: string;
 }
 
@@ -67,7 +67,8 @@ export function normalizePublish(publish: unknown, defaultHostIp: string | undef
     let hostIp = '0.0.0.0';
     if (hostIpText !== undefined) {
       const a = parseAddress(hostIpText, `${f}.hostIp`);
-      hostIp = formatAddress(a.family, a.value);
+      if (a.family === 6) throw new ValidationError(`${f}.hostIp`, `${String(hostIpText)}: publishing on one IPv6 host address is not supported; omit hostIp to publish on every address, IPv6 included`);
+      hostIp = formatAddress(4, a.value);
     }
     const port: PublishedPort = {
       protocol,
@@ -89,34 +90,13 @@ export function normalizePublish(publish: unknown, defaultHostIp: string | undef
   return out;
 }
 
-/** Host ports taken in one host namespace: `proto/port` → the addresses it is bound to. */
-export class PortRegistry {
-  private readonly taken = new Map<string, Set<string>>();
-
-  private conflict(p: PublishedPort): boolean {
-    const ips = this.taken.get(`${p.protocol}/${p.hostPort}`);
-    if (!ips) return false;
-    return ips.has(p.hostIp) || ips.has('0.0.0.0') || (p.hostIp === '0.0.0.0' && ips.size > 0);
+/** The map elements publishing `ports` to an endpoint's addresses: every-address ports go to both families. */
+export function portElements(ports: readonly PublishedPort[], ipv4: string, ipv6: string | undefined): PortElement[] {
+  const out: PortElement[] = [];
+  for (const p of ports) {
+    const any = p.hostIp === '0.0.0.0';
+    out.push({ protocol: p.protocol, ...(any ? {} : { hostIp: p.hostIp }), hostFamily: 4, hostPort: p.hostPort, target: ipv4, containerPort: p.containerPort });
+    if (ipv6 && any) out.push({ protocol: p.protocol, hostFamily: 6, hostPort: p.hostPort, target: ipv6, containerPort: p.containerPort });
   }
-
-  /** Claims every port or none; throws PortAllocatedError for the first that is taken. */
-  claim(ports: readonly PublishedPort[]): void {
-    for (const p of ports) if (this.conflict(p)) throw new PortAllocatedError(p);
-    for (const p of ports) {
-      const k = `${p.protocol}/${p.hostPort}`;
-      let ips = this.taken.get(k);
-      if (!ips) this.taken.set(k, (ips = new Set()));
-      ips.add(p.hostIp);
-    }
-  }
-
-  /** Releases ports claimed before. */
-  release(ports: readonly PublishedPort[]): void {
-    for (const p of ports) {
-      const k = `${p.protocol}/${p.hostPort}`;
-      const ips = this.taken.get(k);
-      ips?.delete(p.hostIp);
-      if (ips?.size === 0) this.taken.delete(k);
-    }
-  }
+  return out;
 }

@@ -24,11 +24,9 @@ export interface NetworkTag {
   icc: boolean;
   internal: boolean;
   hostIp?: string;
-  /** Process that created the network: while it runs, a network without its rules is still being created (cleanup leaves it). */
-  pid?: number;
 }
 
-/** What a host-side veth's alias records about its endpoint. */
+/** What a host-side veth's alias records about its endpoint, written when connect() has finished. */
 export interface EndpointTag {
   /** Endpoint id. */
   id: string;
@@ -40,17 +38,8 @@ export interface EndpointTag {
   ino: number;
   /** Its /run/netns name, when it has one and it fits. */
   ns?: string;
-  ip?: string;
-  ip6?: string;
-  mac: string;
-  /** Whether the endpoint installed the namespace's default route. */
-  dr: boolean;
   /** Whether netplumb created the namespace for this endpoint (it then deletes it too). */
   own: boolean;
-  /** Process that connected the endpoint: while it runs, an unfinished endpoint is still being connected (cleanup leaves it). */
-  pid?: number;
-  /** Number of port map elements connect() publishes for it: fewer in the maps means it never finished. */
-  np?: number;
 }
 
 function encode(prefix: string, value: object, what: string): string {
@@ -98,24 +87,64 @@ export function parseEndpointAlias(alias: string | undefined): EndpointTag | und
   return t && typeof t.id === 'string' && typeof t.net === 'string' ? t : undefined;
 }
 
-/** Comment on a network's nftables rules. */
-export function networkComment(network: string): string {
-  return `netplumb net=${network}`;
+/** Who took a reservation: a process (pid and start time, so a reused pid is not mistaken for it) and when. */
+export interface Holder {
+  pid: number;
+  /** The process's start time, in clock ticks after boot (/proc/PID/stat field 22). */
+  start: number;
+  /** CLOCK_MONOTONIC seconds when the reservation was taken. */
+  time: number;
 }
 
-/** Comment on an endpoint's map elements. */
-export function endpointComment(network: string, endpoint: string): string {
-  return `netplumb net=${network} ep=${endpoint}`;
+/** What a reservation's comment says. */
+export interface ParsedComment {
+  network: string;
+  /** Set on an endpoint's elements. */
+  endpoint?: string;
+  /** On the anchor elements (a network's name, an endpoint's attachment). */
+  holder?: Holder;
+  /** On an endpoint's anchor: the interface name inside its namespace. */
+  ifname?: string;
+  /** On an endpoint's anchor: the caller's label (`connect({ owner })`). */
+  owner?: string;
 }
 
-/** The network of a rule or @bridges element comment (`netplumb net=NAME`), if it is one of ours. */
-export function parseNetworkComment(comment: string | undefined): string | undefined {
-  const m = comment ? /^netplumb net=(\S+)$/.exec(comment) : null;
-  return m ? (m[1] as string) : undefined;
+/** Comment on a network's rules and reservations. */
+export function networkComment(network: string, holder?: Holder): string {
+  return `netplumb net=${network}${holder ? ` ${holderText(holder)}` : ''}`;
 }
 
-/** The endpoint id and network of an element comment, if it is one of ours. */
-export function parseEndpointComment(comment: string | undefined): { network: string; endpoint: string } | undefined {
-  const m = comment ? /^netplumb net=(\S+) ep=(\S+)$/.exec(comment) : null;
-  return m ? { network: m[1] as string, endpoint: m[2] as string } : undefined;
+/** Comment on an endpoint's elements; its anchor (the attachment) also names holder, interface and owner. */
+export function endpointComment(network: string, endpoint: string, anchor?: { holder: Holder; ifname: string; owner?: string }): string {
+  const base = `netplumb net=${network} ep=${endpoint}`;
+  if (!anchor) return base;
+  return `${base} if=${anchor.ifname} ${holderText(anchor.holder)}${anchor.owner !== undefined ? ` owner=${anchor.owner}` : ''}`;
+}
+
+function holderText(h: Holder): string {
+  return `pid=${h.pid}:${h.start} t=${h.time}`;
+}
+
+/** Reads one of our comments (`netplumb net=NAME [ep=ID] [if=IF] [pid=P:S t=T] [owner=LABEL]`); undefined when it is not ours. */
+export function parseComment(comment: string | undefined): ParsedComment | undefined {
+  if (!comment?.startsWith('netplumb ')) return undefined;
+  const fields = new Map<string, string>();
+  for (const part of comment.slice(9).split(' ')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) return undefined;
+    fields.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  const network = fields.get('net');
+  if (!network) return undefined;
+  const out: ParsedComment = { network };
+  const ep = fields.get('ep');
+  if (ep) out.endpoint = ep;
+  const pid = /^(\d+):(\d+)$/.exec(fields.get('pid') ?? '');
+  const time = Number(fields.get('t'));
+  if (pid && Number.isFinite(time)) out.holder = { pid: Number(pid[1]), start: Number(pid[2]), time };
+  const ifname = fields.get('if');
+  if (ifname) out.ifname = ifname;
+  const owner = fields.get('owner');
+  if (owner !== undefined) out.owner = owner;
+  return out;
 }

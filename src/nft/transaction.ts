@@ -26,6 +26,8 @@ import { compositeType } from './datatypes.js';
 const ELEMENT_BYTES_PER_MESSAGE = 60_000;
 /** AF_UNSPEC in the nfgenmsg of batch begin/end. */
 const AF_UNSPEC = 0;
+/** The kernel's answer to a batch whose NFNL_BATCH_GENID is stale (include/linux/errno.h). */
+const ERESTART = 85;
 
 /** A set of this or an earlier transaction, by `family table name`. */
 export type SetRegistry = Map<string, SetShape>;
@@ -111,6 +113,7 @@ export class Transaction {
   private readonly setChanges: SetChange[] = [];
   private nextSetId = 1;
   private state: 'open' | 'committing' | 'done' = 'open';
+  private readonly generationChecked: boolean;
 
   /** @internal Made by Nft.transaction(). */
   constructor(
@@ -120,6 +123,7 @@ export class Transaction {
   ) {
     const w = this.batch.begin(NFNL_MSG_BATCH_BEGIN, 0, 'NFNL_MSG_BATCH_BEGIN', false);
     putNfgenmsg(w, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
+    this.generationChecked = options.generation !== undefined;
     if (options.generation !== undefined) {
       if (!Number.isInteger(options.generation) || options.generation < 0 || options.generation > 0xffffffff) {
         throw new ValidationError('generation', `${options.generation} is not a generation id`);
@@ -451,7 +455,8 @@ export class Transaction {
   /**
    * Sends every change as one batch; the kernel applies all or nothing. Resolves with the
    * handles of added rules. Rejects with NetlinkError naming the first change the kernel
-   * refused (`index` is its position among the changes, `operation` says what it was and,
+   * refused (`change` is its position among the changes, `index` the failing message's
+   * position in the batch, BATCH_BEGIN being 0; `operation` says what it was and,
    * for rules, which expression the kernel blamed), with errno and extended-ack text;
    * ERESTART when `generation` was given and the ruleset has changed since. A
    * transaction is committed at most once.
@@ -505,14 +510,22 @@ export class Transaction {
     return this.conn;
   }
 
-  /** Throws the error of the first refused request, renamed after the change it belongs to. */
+  /**
+   * Throws the error of the first refused request, renamed after the change it belongs to
+   * (`index` stays the message's position in the batch; `change` says which change).
+   */
   private check(replies: Reply[]): void {
     const failed = replies.find((r) => r.error);
     if (failed?.error) {
       const err = failed.error;
       const requestIndex = replies.indexOf(failed);
+      const at = { index: requestIndex, type: err.type, seq: err.seq };
       if (requestIndex === 0) {
-        throw new NetlinkError(err.errno, { operation: 'NFNL_MSG_BATCH_BEGIN (the ruleset changed since the given generation)', index: -1, type: err.type, seq: err.seq }, err.extack, err.extackOffset);
+        // Only ERESTART on a generation-checked batch means "stale generation"; anything
+        // else refused here (EPERM without CAP_NET_ADMIN ...) refused the whole batch.
+        const stale = err.errno === ERESTART && this.generationChecked;
+        const operation = stale ? 'NFNL_MSG_BATCH_BEGIN (the ruleset changed since the given generation)' : 'NFNL_MSG_BATCH_BEGIN (the whole batch was refused)';
+        throw new NetlinkError(err.errno, { operation, ...at }, err.extack, err.extackOffset, { cause: err });
       }
       const changeIndex = this.changes.findIndex((c) => requestIndex >= c.first && requestIndex <= c.last);
       const change = this.changes[changeIndex];
@@ -526,7 +539,8 @@ export class Transaction {
         });
         if (k >= 0) operation += ` expression ${k} (${ex.kinds[k]})`;
       }
-      throw new NetlinkError(err.errno, { operation: `change ${changeIndex}: ${operation}`, index: changeIndex, type: err.type, seq: err.seq }, err.extack, err.extackOffset);
+      if (changeIndex < 0) throw new NetlinkError(err.errno, { operation, ...at }, err.extack, err.extackOffset, { cause: err });
+      throw new NetlinkError(err.errno, { operation: `change ${changeIndex}: ${operation}`, ...at, change: changeIndex }, err.extack, err.extackOffset, { cause: err });
     }
     for (const r of replies) {
       if (r.request.expectsReply && !r.complete) throw new NetplumbError(`${r.request.operation}: the kernel sent no reply`, 'ERR_NETPLUMB_NO_REPLY');

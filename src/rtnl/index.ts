@@ -51,6 +51,8 @@ export {
   encodeLinkDump,
   encodeLinkGet,
   encodeLinkSet,
+  type LinkEcho,
+  linkEcho,
 } from './link.js';
 export type { BridgeInfo, BridgeOptions, BridgePort, BridgePortChanges, BridgePortOptions } from './bridge.js';
 export type { PortRange, VxlanDf, VxlanInfo, VxlanOptions } from './vxlan.js';

@@ -6,9 +6,9 @@
  * vlan.ts, ipvlan.ts and tun.ts.
  * @module
  */
-import { DecodeError, ValidationError } from '../errors.js';
+import { DecodeError, NetplumbError, ValidationError } from '../errors.js';
 import { Attributes, type UnknownAttribute } from '../netlink/attributes.js';
-import type { Batch } from '../netlink/batch.js';
+import type { Batch, Reply } from '../netlink/batch.js';
 import { NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/constants.js';
 import type { NetlinkMessage } from '../netlink/message.js';
 import type { Writer } from '../netlink/writer.js';
@@ -826,6 +826,36 @@ function prepareKindData(spec: LinkSpec): Put[] | undefined {
     default:
       throw new ValidationError('kind', `${JSON.stringify((spec as { kind: unknown }).kind)} cannot be created (veth, bridge, macvlan, macvtap, vxlan, vlan, ipvlan, ipvtap, dummy; tun/tap need TUNSETIFF)`);
   }
+}
+
+/** What the echo of a created link says about it: see {@link linkEcho}. */
+export interface LinkEcho {
+  /** The new link's ifindex. */
+  index: number;
+  /** IFLA_LINK: for a veth its peer's ifindex (in the peer's namespace), for a vlan/macvlan its lower link. */
+  link?: number;
+  /** IFLA_LINK_NETNSID: nsid (as seen from the creating namespace) of the namespace `link` is in. */
+  linkNetnsid?: number;
+}
+
+/**
+ * Reads the echo of an `ip link add` sent with `{ echo: true }` ({@link encodeLinkAdd}):
+ * the new link's ifindex and, for a veth, its peer's ifindex — without decoding the rest
+ * of the link. `reply` is that request's {@link Reply}. Throws NetplumbError
+ * ERR_NETPLUMB_NO_REPLY when the reply holds no RTM_NEWLINK (the request was not echoed),
+ * DecodeError when the echo is malformed.
+ */
+export function linkEcho(reply: Reply): LinkEcho {
+  const msg = reply.messages.find((m) => m.type === C.RTM_NEWLINK);
+  if (!msg) throw new NetplumbError(`${reply.request.operation}: the kernel did not echo the new link`, 'ERR_NETPLUMB_NO_REPLY');
+  needHeader(msg.payload, C.IFINFOMSG_LEN, 'ifinfomsg');
+  const attrs = Attributes.parse(msg.payload, C.IFINFOMSG_LEN);
+  const echo: LinkEcho = { index: structS32(msg.payload, 4, 'ifinfomsg') };
+  const link = attrs.u32(C.IFLA_LINK);
+  if (link !== undefined) echo.link = link;
+  const nsid = attrs.i32(C.IFLA_LINK_NETNSID);
+  if (nsid !== undefined) echo.linkNetnsid = nsid;
+  return echo;
 }
 
 /** Options of {@link encodeLinkAdd}. */

@@ -1,0 +1,155 @@
+/**
+ * Layer 4 (network): creating a bridge network. Reserve first — one transaction takes
+ * the name, subnet(s) and bridge exclusively and installs the network's rules (and its
+ * accepts in other firewalls' dropping forward chains) — then make the bridge, its
+ * addresses and sysctls, and tag it last: the tag marks the network complete. A crash at
+ * any instant leaves either a complete network or a reservation whose holder is gone,
+ * which names everything cleanupNetworks() must remove.
+ * @module
+ */
+import { NetplumbError, ValidationError } from '../errors.js';
+import { Netns } from '../netns.js';
+import type { Transaction } from '../nft/index.js';
+import { RtnlBatch } from '../rtnl/batch.js';
+import { type NetworkInit, fault } from './bridge-network.js';
+import { isGone } from './endpoint.js';
+import { foreignDrops, writeAccepts } from './firewall.js';
+import { currentHolder } from './holder.js';
+import { type Subnet, formatAddress, lastAddress, nextHost, parseAddress } from './ipam.js';
+import { type BridgeNetworkOptions, checkHostNetns, describe } from './options.js';
+import { removeNetworkState } from './remove.js';
+import { boundsOf, nameKey, reserveNetwork } from './reservation.js';
+import { FAMILY, SETS, TABLE, addNetworkRules, addTable } from './ruleset.js';
+import { networkAlias, parseComment, parseNetworkAlias } from './tag.js';
+
+/** Runs `undo` steps in reverse, keeping the first error of the operation itself. */
+export async function rollback(undo: Array<() => Promise<unknown> | unknown>): Promise<void> {
+  for (const step of undo.reverse()) {
+    try {
+      await step();
+    } catch {
+      // Best effort: the original failure is what the caller needs to see; what could not
+      // be undone carries a tag or a reservation that cleanupNetworks() finds.
+    }
+  }
+}
+
+function range(s: Subnet): [string, string] {
+  return [formatAddress(s.family, s.network), formatAddress(s.family, lastAddress(s))];
+}
+
+/** Makes the network and returns what its handle is made of. */
+export async function createNetwork(options: BridgeNetworkOptions): Promise<NetworkInit> {
+  const { tag, bridge, s4, s6 } = describe(options);
+  checkHostNetns(options.netns);
+  const ownsHost = options.netns === undefined;
+  const host = options.netns ?? (await Netns.current());
+  const undo: Array<() => Promise<unknown> | unknown> = [];
+  if (ownsHost) undo.push(() => host.close());
+  try {
+    // A friendlier error than the kernel's EEXIST, which stays the final word.
+    const existing = await host.links.find(bridge);
+    if (existing) {
+      const other = parseNetworkAlias(existing.alias);
+      throw new ValidationError('bridge', `${bridge} already exists${other ? ` (the bridge of network ${other.name})` : ''}`);
+    }
+
+    fault('create:rules');
+    const reservation = {
+      name: tag.name,
+      bridge,
+      range4: range(s4),
+      ...(s6 ? { range6: range(s6) } : {}),
+      firstAddress: formatAddress(4, nextHost(s4, parseAddress(tag.gateway, 'gateway').value, s4.network)),
+    };
+    // Registered before the commit: when its answer is lost the reservation may be in place.
+    let reserved = false;
+    undo.push(() => (reserved ? removeNetworkState(host, tag.name, bridge) : undefined));
+    await commitWithTable(host, async (tx) => {
+      reserveNetwork(tx, reservation, currentHolder());
+      addNetworkRules(tx, { name: tag.name, bridge, subnet: tag.subnet, masquerade: tag.masquerade, internal: tag.internal, ...(tag.subnet6 ? { subnet6: tag.subnet6 } : {}) });
+      const ruleset = await host.nft.list({ elements: false });
+      writeAccepts(tx, foreignDrops(ruleset, s6 !== undefined), tag.name, bridge);
+    }).catch(async (e: unknown) => {
+      throw e instanceof NetplumbError && e.code === 'EEXIST' ? await takenBy(host, tag.name, bridge, s4, s6, e) : e;
+    });
+    reserved = true;
+
+    fault('create:bridge');
+    let taken = false; // EEXIST: the name is someone else's
+    undo.push(() => (taken ? undefined : deleteUntagged(host, bridge)));
+    const link = await host.links.add({ kind: 'bridge', name: bridge, up: true, ...(tag.mtu ? { mtu: tag.mtu } : {}) }).catch((e: unknown) => {
+      taken = e instanceof NetplumbError && e.code === 'EEXIST';
+      throw e;
+    });
+
+    fault('create:address');
+    const addrs = new RtnlBatch(host).addressAdd({ link: link.index, address: `${tag.gateway}/${s4.prefixLength}`, broadcast: true });
+    if (s6 && tag.gateway6) addrs.addressAdd({ link: link.index, address: `${tag.gateway6}/${s6.prefixLength}`, nodad: true });
+    await addrs.commit();
+
+    fault('create:sysctl');
+    // Routing between the bridge and the rest is what a bridge network is for; a loopback
+    // source DNATed to a container (host → 127.0.0.1:PORT) must be routable on the bridge
+    // (the input chain keeps that from opening the host's loopback services).
+    const conf = bridge.replace(/\./g, '/');
+    await Promise.all([
+      host.sysctl.set('net.ipv4.ip_forward', 1),
+      host.sysctl.set(`net.ipv4.conf.${conf}.route_localnet`, 1),
+      ...(s6 ? [host.sysctl.set('net.ipv6.conf.all.forwarding', 1)] : []),
+      // A bridge takes no router advertisements from its containers.
+      host.sysctl.set(`net.ipv6.conf.${conf}.accept_ra`, 0).catch((e: unknown) => {
+        if (!(e instanceof NetplumbError && e.code === 'ENOENT')) throw e; // IPv6 off on this host
+      }),
+    ]);
+
+    // The tag marks the network complete.
+    await host.links.set(link.index, { alias: networkAlias(tag) });
+    return { netns: host, ownsHost, bridgeIndex: link.index, bridge, tag };
+  } catch (e) {
+    await rollback(undo);
+    throw e;
+  }
+}
+
+/** Commits what `write` puts in a transaction, with netplumb's table when it does not exist yet. */
+export async function commitWithTable(host: Netns, write: (tx: Transaction) => Promise<void> | void): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const exists = (await host.nft.getTable(FAMILY, TABLE)) !== undefined;
+    const tx = host.nft.transaction();
+    if (!exists) addTable(tx);
+    await write(tx);
+    try {
+      await tx.commit();
+      return;
+    } catch (e) {
+      // Someone created the table (EEXIST), removed the last network and the table with it
+      // (ENOENT), or changed a foreign chain we write into, between our look and our commit.
+      const again = e instanceof NetplumbError && (e.code === 'ENOENT' || (!exists && e.code === 'EEXIST'));
+      if (attempt < 8 && again) continue;
+      throw e;
+    }
+  }
+}
+
+/** Says which of the network's reservations someone else holds (after an EEXIST). */
+async function takenBy(host: Netns, name: string, bridge: string, s4: Subnet, s6: Subnet | undefined, cause: unknown): Promise<Error> {
+  const read = (set: string) => host.nft.listElements(FAMILY, TABLE, set).catch(() => []);
+  if ((await read(SETS.networks)).some((e) => e.key === nameKey(name))) return new ValidationError('name', `network ${name} already exists`, { cause });
+  if ((await read(SETS.bridges)).some((e) => e.key === bridge)) return new ValidationError('bridge', `${bridge} is the bridge of another network`, { cause });
+  for (const [s, set, field] of [[s4, SETS.subnets4, 'subnet'], [s6, SETS.subnets6, 'subnet6']] as const) {
+    if (!s) continue;
+    const [first, last] = [s.network, lastAddress(s)];
+    for (const e of await read(set)) {
+      const [lo, hi] = boundsOf(e, s.family);
+      if (lo <= last && first <= hi) return new ValidationError(field, `${s.cidr} overlaps network ${parseComment(e.comment)?.network ?? '?'}`, { cause });
+    }
+  }
+  return cause instanceof Error ? cause : new NetplumbError(String(cause), 'EEXIST');
+}
+
+/** Deletes link `name` if it carries no tag: ours, made by a create() whose tagging never ran. */
+async function deleteUntagged(ns: Netns, name: string): Promise<void> {
+  const l = await ns.links.find(name);
+  if (l && !l.alias) await ns.links.delete(l.index).catch((e: unknown) => { if (!isGone(e)) throw e; });
+}

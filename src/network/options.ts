@@ -1,0 +1,131 @@
+/**
+ * Layer 4 (network): what callers may ask of a bridge network — the options of create()
+ * and connect() and their validation, done before anything is sent to the kernel.
+ * @module
+ */
+import { ValidationError } from '../errors.js';
+import { Netns } from '../netns.js';
+import { checkIfname } from '../rtnl/validate.js';
+import { type Subnet, checkHost, formatAddress, parseAddress, parseSubnet } from './ipam.js';
+import type { PublishSpec } from './ports.js';
+import type { NetworkTag } from './tag.js';
+
+/** Options of {@link BridgeNetwork.create}, like `docker network create -d bridge`. */
+export interface BridgeNetworkOptions {
+  /** The namespace acting as the host; default the caller's own. */
+  netns?: Netns;
+  /** Network name (letters, digits, `_.-`; at most 64). */
+  name: string;
+  /** Bridge interface name (at most 15 bytes); default `np-<name>` cut to 15. */
+  bridge?: string;
+  /** IPv4 subnet, e.g. `172.30.0.0/16`. */
+  subnet: string;
+  /** Gateway (the bridge's address); default the subnet's first address. */
+  gateway?: string;
+  /** IPv6 subnet for dual stack, e.g. `fd00:30::/64`. */
+  subnet6?: string;
+  /** IPv6 gateway; default the subnet's first address. */
+  gateway6?: string;
+  /** MTU of the bridge and every veth. */
+  mtu?: number;
+  /** Masquerade traffic leaving the subnet through another interface (default true). */
+  masquerade?: boolean;
+  /** Endpoints may talk to each other (default true); false isolates bridge ports (`icc=false`). */
+  icc?: boolean;
+  /** No traffic in or out of the host, no default route, no published ports (default false). */
+  internal?: boolean;
+  /** Default host address for published ports (Docker's `com.docker.network.bridge.host_binding_ipv4`); IPv4. */
+  hostIp?: string;
+}
+
+/** Options of {@link BridgeNetwork.connect}, like `docker run --network NET --ip ... -p ...`. */
+export interface ConnectOptions {
+  /** Interface name inside the namespace; default `eth0`, or the first free `ethN` in a namespace that has interfaces. */
+  ifname?: string;
+  /** IPv4 address; default the next free one. Must be in the subnet, not the network/gateway/broadcast address, not in use. */
+  ipv4?: string;
+  /** IPv6 address on dual-stack networks; default the subnet's address with the IPv4 address's host part. */
+  ipv6?: string;
+  /** MAC address; default derived from the IPv4 address as Docker does (172.17.0.2 → 02:42:ac:11:00:02). */
+  mac?: string;
+  /** Ports to publish. */
+  publish?: PublishSpec[];
+  /** Install the default route via the gateway; default true when the namespace has none yet. */
+  defaultRoute?: boolean;
+  /** When netplumb creates the namespace (no `netns` given to connect): mount it as /run/netns/NAME. */
+  netnsName?: string;
+  /**
+   * The caller's label for the endpoint, kept in the kernel with it (e.g. a CNI runtime's
+   * `CONTAINERID/IFNAME`), to find it again with `net.endpoints({ owner })`. Printable
+   * ASCII without spaces, at most 128 bytes.
+   */
+  owner?: string;
+}
+
+export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const OWNER_RE = /^[\x21-\x7e]{1,128}$/;
+
+/** A network name, or ValidationError. */
+export function checkNetworkName(name: unknown, field = 'name'): string {
+  if (typeof name !== 'string' || !NAME_RE.test(name)) throw new ValidationError(field, `${JSON.stringify(name)} is not a network name (letters, digits, _ . -; at most 64)`);
+  return name;
+}
+
+/** An owner label, or ValidationError. */
+export function checkOwner(owner: unknown): string {
+  if (typeof owner !== 'string' || !OWNER_RE.test(owner)) throw new ValidationError('owner', `${JSON.stringify(owner)} is not an owner label (printable ASCII, no spaces, 1-128 bytes)`);
+  return owner;
+}
+
+/** A boolean option with its default. */
+export function bool(v: unknown, field: string, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw new ValidationError(field, 'must be true or false');
+  return v;
+}
+
+/** An options argument must be an object. */
+export function checkObject(o: unknown, field = 'options'): void {
+  if (o === null || typeof o !== 'object') throw new ValidationError(field, 'must be an object');
+}
+
+/** Checks the `netns` option naming the host namespace (undefined: the caller's own). */
+export function checkHostNetns(netns: unknown): void {
+  if (netns === undefined) return;
+  if (!(netns instanceof Netns)) throw new ValidationError('netns', 'must be a Netns handle');
+  if (netns.closed) throw new ValidationError('netns', 'the namespace handle is closed');
+}
+
+/** Validates create() options into the tag that describes the network. */
+export function describe(o: BridgeNetworkOptions): { tag: NetworkTag; bridge: string; s4: Subnet; s6?: Subnet } {
+  checkObject(o);
+  checkNetworkName(o.name);
+  const bridge = checkIfname(o.bridge ?? `np-${o.name}`.slice(0, 15), 'bridge');
+  const s4 = parseSubnet(o.subnet, 'subnet', 4);
+  const gw = o.gateway === undefined ? s4.network + 1n : parseAddress(o.gateway, 'gateway', 4).value;
+  checkHost(s4, undefined, gw, 'gateway');
+  const tag: NetworkTag = {
+    name: o.name,
+    subnet: s4.cidr,
+    gateway: formatAddress(4, gw),
+    masquerade: bool(o.masquerade, 'masquerade', true),
+    icc: bool(o.icc, 'icc', true),
+    internal: bool(o.internal, 'internal', false),
+  };
+  let s6: Subnet | undefined;
+  if (o.subnet6 !== undefined) {
+    s6 = parseSubnet(o.subnet6, 'subnet6', 6);
+    const gw6 = o.gateway6 === undefined ? s6.network + 1n : parseAddress(o.gateway6, 'gateway6', 6).value;
+    checkHost(s6, undefined, gw6, 'gateway6');
+    tag.subnet6 = s6.cidr;
+    tag.gateway6 = formatAddress(6, gw6);
+  } else if (o.gateway6 !== undefined) {
+    throw new ValidationError('gateway6', 'needs subnet6');
+  }
+  if (o.mtu !== undefined) {
+    if (!Number.isInteger(o.mtu) || o.mtu < 68 || o.mtu > 65535) throw new ValidationError('mtu', `${o.mtu} is not an MTU (68-65535)`);
+    tag.mtu = o.mtu;
+  }
+  if (o.hostIp !== undefined) tag.hostIp = formatAddress(4, parseAddress(o.hostIp, 'hostIp', 4).value);
+  return { tag, bridge, ...(s6 ? { s4, s6 } : { s4 }) };
+}

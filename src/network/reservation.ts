@@ -1,0 +1,168 @@
+/**
+ * Layer 4 (network): reservations — how every resource a network or an endpoint holds is
+ * made exclusive across processes, by the kernel alone. Each is an element of a set in
+ * netplumb's table (ruleset.ts), inserted with NLM_F_EXCL in the same transaction that
+ * takes the resource; a second process inserting the same key gets EEXIST, so the kernel
+ * decides who holds it. No daemon, no lock file, nothing in process memory.
+ *
+ * | resource | set | key | why it is exclusive |
+ * |---|---|---|---|
+ * | network name | `networks` | first 16 bytes of SHA-256(name) | equal names, equal keys |
+ * | subnet | `subnets4`/`subnets6` (interval) | the subnet as a range | the kernel refuses an overlapping range |
+ * | bridge | `bridges` + the link itself | ifname | a link name exists once per namespace |
+ * | namespace on a network | `attached` | bridge . namespace inode | one endpoint per namespace and network |
+ * | IPv4 / IPv6 address | `addrs4` / `addrs6` | the address | subnets do not overlap, so one set serves all |
+ * | MAC | `macs` | the address | |
+ * | host port | `hostports` (interval) | proto . port . host address; every address is a range | a specific address inside an "any" range, or the reverse, overlaps: EEXIST, as Docker refuses the pair |
+ * | interface name in a namespace | the link itself | ifname | the kernel refuses a second link of that name |
+ * | default route of a namespace | the route itself | 0.0.0.0/0 | NLM_F_EXCL |
+ *
+ * Every element carries a comment naming its network and endpoint (tag.ts); the anchor of
+ * each (the network's name, the endpoint's attachment) also names the process that took it
+ * and when (holder.ts), so cleanup can tell an operation under way from an abandoned one.
+ * The address search starts at a hint kept per bridge in the `cursors` map (next-fit, as
+ * Docker allocates), which only saves retries: the exclusive insert decides.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type { SetElement, Transaction } from '../nft/index.js';
+import { formatIp } from '../rtnl/ip.js';
+import { lastAddress, parseAddress, parseSubnet } from './ipam.js';
+import { PORT_MAPS, type PortElement, SETS, elementsOf, portElement, publishedElement } from './ruleset.js';
+import { type Holder, endpointComment, networkComment } from './tag.js';
+
+/** The key reserving a network's name. */
+export function nameKey(name: string): string {
+  return formatIp(createHash('sha256').update(name).digest().subarray(0, 16));
+}
+
+const PROTO = { tcp: 6, udp: 17 } as const;
+
+/**
+ * The `hostports` element of one host binding: 16 bytes, read as an IPv6 address by
+ * `nft list` — proto (2 bytes), port (2), zeros, then ::ffff:ADDRESS — and for "every
+ * address" the range over all IPv4 addresses. Any-address and specific-address bindings
+ * of one port and protocol then overlap, and the kernel refuses the second.
+ */
+export function hostPortElement(p: { protocol: 'tcp' | 'udp'; hostPort: number; hostIp?: string }, comment: string): SetElement {
+  const key = new Uint8Array(16);
+  key[1] = PROTO[p.protocol];
+  key[2] = p.hostPort >> 8;
+  key[3] = p.hostPort & 0xff;
+  key[10] = 0xff;
+  key[11] = 0xff;
+  if (p.hostIp !== undefined) {
+    p.hostIp.split('.').forEach((b, i) => (key[12 + i] = Number(b)));
+    return { key: formatIp(key), comment };
+  }
+  const end = key.slice();
+  end.fill(0xff, 12);
+  return { key: formatIp(key), keyEnd: formatIp(end), comment };
+}
+
+/** First and last address of an interval element as read back (a prefix, a range, or one address). */
+export function boundsOf(e: Pick<SetElement, 'key' | 'keyEnd'>, family: 4 | 6): [bigint, bigint] {
+  if (typeof e.key === 'string' && e.key.includes('/')) {
+    const s = parseSubnet(e.key, 'key', family, { hostBits: true });
+    return [s.network, lastAddress(s)];
+  }
+  return [parseAddress(e.key, 'key', family).value, parseAddress(e.keyEnd ?? e.key, 'keyEnd', family).value];
+}
+
+/** What an endpoint holds. */
+export interface EndpointReservation {
+  network: string;
+  bridge: string;
+  id: string;
+  /** Interface name inside the namespace. */
+  ifname: string;
+  /** Inode of its namespace. */
+  inode: number;
+  ipv4: string;
+  ipv6?: string;
+  mac: string;
+  ports: readonly PortElement[];
+  owner?: string;
+}
+
+/** The element groups of an endpoint's reservation: [set, elements, exclusive]. */
+function endpointElements(r: EndpointReservation, holder: Holder | undefined): Array<[string, SetElement[], boolean]> {
+  const comment = endpointComment(r.network, r.id);
+  const anchor = holder ? endpointComment(r.network, r.id, { holder, ifname: r.ifname, ...(r.owner !== undefined ? { owner: r.owner } : {}) }) : comment;
+  const groups: Array<[string, SetElement[], boolean]> = [
+    [SETS.attached, [{ key: [r.bridge, r.inode], comment: anchor }], true],
+    [SETS.addrs4, [{ key: r.ipv4, comment }], true],
+    ...(r.ipv6 ? [[SETS.addrs6, [{ key: r.ipv6, comment }], true] as [string, SetElement[], boolean]] : []),
+    [SETS.macs, [{ key: r.mac, comment }], true],
+  ];
+  const byMap = new Map<string, { elements: SetElement[]; exclusive: boolean; keys: Set<string> }>();
+  const put = (set: string, element: SetElement, exclusive: boolean): void => {
+    let g = byMap.get(set);
+    if (!g) byMap.set(set, (g = { elements: [], exclusive, keys: new Set() }));
+    const k = JSON.stringify(element.key);
+    if (g.keys.has(k)) return; // a dual-stack or multi-port publish shares it
+    g.keys.add(k);
+    g.elements.push(element);
+  };
+  for (const p of r.ports) {
+    if (p.hostFamily === 4) put(SETS.hostports, hostPortElement(p, comment), true);
+    put(portElement(p, comment).set, portElement(p, comment).element, false);
+    // Host ports that reach the same container port share its forward-accept element.
+    put(publishedElement(p, comment).set, publishedElement(p, comment).element, false);
+  }
+  for (const [set, g] of byMap) groups.push([set, g.elements, g.exclusive]);
+  return groups;
+}
+
+/**
+ * Writes the creation of an endpoint's reservation into `tx`: every element exclusive
+ * (except the forward-accept and DNAT elements, whose host port is already exclusive
+ * through `hostports`), the anchor naming `holder`. With `cursor`, also moves the bridge's
+ * address hint (a delete and an add of one key: always there while the network is).
+ */
+export function reserveEndpoint(tx: Transaction, r: EndpointReservation, holder: Holder, cursor?: string): void {
+  if (cursor !== undefined) {
+    tx.deleteElements(elementsOf(SETS.cursors, [{ key: r.bridge }]));
+    tx.addElements(elementsOf(SETS.cursors, [{ key: r.bridge, data: cursor }]));
+  }
+  for (const [set, elements, exclusive] of endpointElements(r, holder)) {
+    if (exclusive) tx.createElements(elementsOf(set, elements));
+    else tx.addElements(elementsOf(set, elements));
+  }
+}
+
+/** Writes the release of an endpoint's reservation (every element it holds) into `tx`. */
+export function releaseEndpoint(tx: Transaction, r: EndpointReservation): void {
+  for (const [set, elements] of endpointElements(r, undefined)) tx.deleteElements(elementsOf(set, elements.map((e) => ({ key: e.key, ...(e.keyEnd !== undefined ? { keyEnd: e.keyEnd } : {}) }))));
+}
+
+/** What a network holds. */
+export interface NetworkReservation {
+  name: string;
+  bridge: string;
+  /** IPv4 subnet as first and last address. */
+  range4: [string, string];
+  range6?: [string, string];
+  /** The first address the search for endpoint addresses tries. */
+  firstAddress: string;
+}
+
+/** The elements of a network's reservation: [set, elements]. */
+function networkElements(n: NetworkReservation, holder: Holder | undefined): Array<[string, SetElement[]]> {
+  const comment = networkComment(n.name);
+  return [
+    [SETS.networks, [{ key: nameKey(n.name), comment: networkComment(n.name, holder) }]],
+    [SETS.subnets4, [{ key: n.range4[0], keyEnd: n.range4[1], comment }]],
+    ...(n.range6 ? [[SETS.subnets6, [{ key: n.range6[0], keyEnd: n.range6[1], comment }]] as [string, SetElement[]]] : []),
+    [SETS.bridges, [{ key: n.bridge, comment }]],
+    [SETS.cursors, [{ key: n.bridge, data: n.firstAddress, comment }]],
+  ];
+}
+
+/** Writes the exclusive creation of a network's reservation into `tx`, its anchor naming `holder`. */
+export function reserveNetwork(tx: Transaction, n: NetworkReservation, holder: Holder): void {
+  for (const [set, elements] of networkElements(n, holder)) tx.createElements(elementsOf(set, elements));
+}
+
+/** Names of the sets that hold published-port elements, for readers. */
+export const PORT_SETS = [PORT_MAPS[4].any, PORT_MAPS[4].addr, PORT_MAPS[6].any] as const;
