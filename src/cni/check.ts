@@ -81,6 +81,7 @@ export async function check(env: CniEnv, conf: NetConf): Promise<void> {
   const ep = eps[0];
   if (!ep) throw new CniError(CNI_ERR.UNKNOWN_CONTAINER, `no attachment ${owner} on network ${conf.name}`);
   const diffs: string[] = [];
+  if (!ep.attached) diffs.push(`the endpoint's interface is gone (its namespace was deleted)`);
   if (eps.length > 1) diffs.push(`${eps.length} endpoints carry owner ${owner}`);
   const ns = await openContainerNetns(env.netns as string);
   if (ns.inode !== ep.netnsInode) diffs.push(`the endpoint lives in namespace inode ${ep.netnsInode}, CNI_NETNS ${env.netns} is inode ${ns.inode}`);
