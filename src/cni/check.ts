@@ -14,7 +14,7 @@ import { openNetwork } from './network.js';
 import { type CniResult, readResult } from './result.js';
 
 /** What the container's namespace holds for the endpoint. */
-async function checkNamespace(ns: Netns, ep: Endpoint, prev: CniResult, diffs: string[]): Promise<void> {
+async function checkNamespace(ns: Netns, ep: Endpoint, prev: CniResult, conf: NetConf, diffs: string[]): Promise<void> {
   const link = await ns.links.find(ep.ifname);
   if (!link) {
     diffs.push(`interface ${ep.ifname} is missing from the container's namespace`);
@@ -26,7 +26,10 @@ async function checkNamespace(ns: Netns, ep: Endpoint, prev: CniResult, diffs: s
   const idx = prev.interfaces.findIndex((i) => i.name === ep.ifname && i.sandbox !== undefined);
   for (const ip of prev.ips.filter((i) => i.interface === idx)) if (!have.has(ip.address)) diffs.push(`address ${ip.address} is missing from ${ep.ifname}`);
   const routes = await ns.routes.list();
-  for (const r of prev.routes) {
+  // Only the routes this plugin installs: other plugins of the chain answer for theirs.
+  const ours = new Set(conf.routes.map((r) => r.dst));
+  if (conf.isDefaultGateway) ours.add('0.0.0.0/0');
+  for (const r of prev.routes.filter((p) => ours.has(p.dst))) {
     const found = routes.some((k) => k.dst === r.dst && (r.gw === undefined || k.gateway === r.gw));
     if (!found) diffs.push(`route ${r.dst}${r.gw ? ` via ${r.gw}` : ''} is missing from the container's namespace`);
   }
@@ -86,7 +89,7 @@ export async function check(env: CniEnv, conf: NetConf): Promise<void> {
   const ns = await openContainerNetns(env.netns as string);
   if (ns.inode !== ep.netnsInode) diffs.push(`the endpoint lives in namespace inode ${ep.netnsInode}, CNI_NETNS ${env.netns} is inode ${ns.inode}`);
   checkResult(ep, prev, env, diffs);
-  await checkNamespace(ns, ep, prev, diffs);
+  await checkNamespace(ns, ep, prev, conf, diffs);
   await checkHost(net, ep, diffs);
   checkPorts(conf, ep, diffs);
   if (diffs.length) throw new CniError(CNI_ERR.CHECK_MISMATCH, `CHECK ${owner}: ${diffs.length} difference(s) from prevResult`, diffs.join('\n'));

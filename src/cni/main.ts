@@ -9,6 +9,7 @@ import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseCommand, parseEnv } from './env.js';
 import { errorResult, toCniError } from './errors.js';
+import { retryTransient } from './retry.js';
 import { decodeConfig, readStdin } from './stdin.js';
 import { LATEST_VERSION, versionInfo } from './version.js';
 
@@ -22,6 +23,11 @@ function log(msg: string): void {
   writeSync(2, `netplumb-cni: ${msg}\n`);
 }
 
+/** Logs a transient failure that is being retried. */
+function retried(attempt: number, e: Error): void {
+  log(`attempt ${attempt} failed transiently, retrying: ${e.message}`);
+}
+
 /** The version to put in an error result: the configuration's, when it has a usable one. */
 function errorVersion(raw: Record<string, unknown> | undefined): string {
   return typeof raw?.cniVersion === 'string' && raw.cniVersion !== '' ? raw.cniVersion : LATEST_VERSION;
@@ -30,13 +36,14 @@ function errorVersion(raw: Record<string, unknown> | undefined): string {
 /** Runs one plugin call; resolves with the exit code. */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let raw: Record<string, unknown> | undefined;
+  let text: string | undefined;
   try {
     const command = parseCommand(env);
     if (command === 'VERSION') {
       print(versionInfo());
       return 0;
     }
-    const text = await readStdin();
+    text = await readStdin();
     raw = decodeConfig(text);
     const cniEnv = parseEnv(env, command);
     const config = await import('./config.js');
@@ -44,34 +51,38 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
       case 'ADD': {
         const conf = config.parseConfig(raw, command, cniEnv.args);
         const [{ add }, { shapeResult }] = await Promise.all([import('./add.js'), import('./result.js')]);
-        print(shapeResult(await add(cniEnv, conf), conf.cniVersion));
+        print(shapeResult(await retryTransient(() => add(cniEnv, conf), retried), conf.cniVersion));
         return 0;
       }
       case 'DEL': {
         const { del } = await import('./del.js');
-        await del(cniEnv, config.parseBase(raw, command));
+        const conf = config.parseBase(raw, command);
+        await retryTransient(() => del(cniEnv, conf), retried);
         return 0;
       }
       case 'CHECK': {
         const conf = config.parseConfig(raw, command, cniEnv.args);
         const { check } = await import('./check.js');
-        await check(cniEnv, conf);
+        await retryTransient(() => check(cniEnv, conf));
         return 0;
       }
       case 'STATUS': {
-        config.parseBase(raw, command);
         const { status } = await import('./status.js');
-        await status();
+        const { name } = config.parseBase(raw, command);
+        await retryTransient(() => status(name));
         return 0;
       }
       case 'GC': {
         const { gc } = await import('./gc.js');
-        const removed = await gc(config.parseBase(raw, command));
+        const conf = config.parseBase(raw, command);
+        const removed = await retryTransient(() => gc(conf));
         if (removed.length) log(`GC removed ${removed.join(', ')}`);
         return 0;
       }
     }
   } catch (e) {
+    // A bad environment is found before stdin is read: the error still speaks the configuration's version.
+    if (raw === undefined && text === undefined) raw = await readStdin().then(decodeConfig, () => undefined).catch(() => undefined);
     const err = toCniError(e);
     log(`${env.CNI_COMMAND ?? '?'} ${env.CNI_CONTAINERID ?? ''}/${env.CNI_IFNAME ?? ''} failed: code ${err.cniCode}: ${err.message}${err.details ? ` (${err.details})` : ''}`);
     print(errorResult(err, errorVersion(raw)));
