@@ -374,7 +374,9 @@ export function decodeElements(s: SetShape, raw: readonly RawElement[]): SetElem
         : toElement(s, r, decodeKey(s.key, r.key), decodeKey(s.key, r.keyEnd)),
     );
   }
-  const sorted = [...raw].sort((a, b) => compare(a.key, b.key));
+  // Adjacent intervals share a key: the end of one and the start of the next. The end goes
+  // first, or the earlier interval's start would meet the next start instead of its end.
+  const sorted = [...raw].sort((a, b) => compare(a.key, b.key) || (b.flags & NFT_SET_ELEM_INTERVAL_END) - (a.flags & NFT_SET_ELEM_INTERVAL_END));
   const out: SetElement[] = [];
   for (let i = 0; i < sorted.length; i++) {
     const r = sorted[i] as RawElement;
