@@ -279,6 +279,7 @@ ptest.serial('GC removes attachments missing from cni.dev/valid-attachments (and
   }
   const gc = (extra) => runPlugin({ CNI_COMMAND: 'GC', CNI_PATH: '/usr/lib/cni' }, { ...conf, cniVersion: '1.1.0', ...extra });
   const r1 = await gc({ 'cni.dev/valid-attachments': [{ containerID: 'keep1', ifname: 'eth0' }, { containerID: 'keep2', ifname: 'eth0' }, { containerID: 'absent', ifname: 'eth0' }] });
+  if (r1.code !== 0) t.log(sh('nft', ['list', 'table', 'inet', 'netplumb']));
   t.is(r1.code, 0, r1.stderr);
   const hosts = bridgePorts(conf.bridge).sort();
   t.deepEqual(hosts, made.filter((m) => m.id.startsWith('keep')).map((m) => m.host).sort());

@@ -125,5 +125,5 @@ export function bridgePorts(bridge) {
 
 /** IPv4 addresses of `ifname` inside namespace `ns`. */
 export function addresses(ns, ifname = 'eth0') {
-  return ipJson(ns, 'addr', 'show', 'dev', ifname).flatMap((l) => l.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`));
+  return ipJson(ns, 'addr', 'show').filter((l) => l.ifname === ifname).flatMap((l) => l.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`));
 }
