@@ -21,10 +21,10 @@ function freshNetwork(t, extra = {}) {
   t.teardown(async () => {
     // The network outlives its containers, as the reference bridge plugin's bridge does.
     const { BridgeNetwork } = await import('../dist/index.js');
-    try {
-      const net = await BridgeNetwork.open(name);
-      await net.remove({ force: true });
-    } catch {}
+    const net = await BridgeNetwork.open(name).catch((e) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+    await net?.remove({ force: true });
   });
   return conf;
 }
