@@ -5,7 +5,7 @@
  * which DEL, CHECK and GC find it again. Nothing is left behind on failure.
  * @module
  */
-import { type BridgeNetwork, type ConnectOptions, type Endpoint, NetplumbError, Netns, type PublishSpec } from '../index.js';
+import { type BridgeNetwork, type ConnectOptions, type Endpoint, Netns, type PublishSpec, ValidationError } from '../index.js';
 import { type Addr, formatAddr } from './address.js';
 import { type NetConf, wantsDefaultRoute } from './config.js';
 import { type CniEnv, ownerOf } from './env.js';
@@ -31,7 +31,7 @@ function publishSpecs(conf: NetConf): PublishSpec[] {
 
 /** Whether a connect() failed because the asked-for address is taken (by a call that got there first). */
 function addressTaken(e: unknown): boolean {
-  return e instanceof NetplumbError && (e.code === 'ERR_NETPLUMB_ADDRESS_IN_USE' || e.code === 'EEXIST' || (e.code === 'ERR_NETPLUMB_INVALID' && (e as NetplumbError & { field?: string }).field === 'ipv4'));
+  return e instanceof ValidationError && e.field === 'ipv4';
 }
 
 /** Connects with an address picked in rangeStart..rangeEnd, from a random place so that concurrent calls rarely collide. */

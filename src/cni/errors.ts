@@ -70,12 +70,10 @@ export function toCniError(err: unknown): CniError {
     if (err.code === 'ERR_NETPLUMB_PORT_ALLOCATED') return new CniError(CNI_ERR.PORT_ALLOCATED, err.message, details, { cause: err });
     if (err.code === 'ERR_NETPLUMB_ALREADY_CONNECTED' || err.code === 'EEXIST') return new CniError(CNI_ERR.ALREADY_EXISTS, err.message, details, { cause: err });
     if (err.code === 'ERR_NETPLUMB_INVALID') {
+      // The library says "in use" and "no free address left" about the field ipv4/ipv6.
       const field = (err as NetplumbError & { field?: string }).field;
       const code = field === 'ipv4' || field === 'ipv6' ? CNI_ERR.ADDRESS_UNAVAILABLE : CNI_ERR.INVALID_CONFIG;
       return new CniError(code, err.message, details, { cause: err });
-    }
-    if (err.code === 'ERR_NETPLUMB_EXHAUSTED' || /no free address|exhausted/i.test(err.message)) {
-      return new CniError(CNI_ERR.ADDRESS_UNAVAILABLE, err.message, details, { cause: err });
     }
     if (err.code === 'ERESTART' || err.code === 'EAGAIN' || err.code === 'EBUSY' || err.code === 'ENOBUFS') {
       return new CniError(CNI_ERR.TRY_AGAIN_LATER, err.message, details, { cause: err });

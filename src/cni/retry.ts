@@ -4,7 +4,8 @@
  * rebooting): reading the ruleset while others commit can keep failing with EAGAIN, and a
  * commit against a stale generation with ERESTART. Each operation of the library either
  * completes or leaves nothing, so the whole verb can run again, after a random pause that
- * spreads the contenders out.
+ * spreads the contenders out. (NetplumbError from its own module, which src/index.ts
+ * re-exports, keeps the entry from loading the library before a verb needs it.)
  * @module
  */
 import { NetplumbError } from '../errors.js';
