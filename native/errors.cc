@@ -43,37 +43,51 @@ Napi::Value SystemErrorValue(Napi::Env env, const Errno& e) {
   return err.Value();
 }
 
+Napi::Error InvalidArgument(Napi::Env env, const std::string& field, const std::string& message) {
+  Instance* inst = Instance::Of(env);
+  if (inst && !inst->validationClass.IsEmpty()) {
+    try {
+      return Napi::Error(env, inst->validationClass.New({Napi::String::New(env, field), Napi::String::New(env, message)}));
+    } catch (const Napi::Error&) {
+      // Fall through to a TypeError: the message must still reach the caller.
+    }
+  }
+  return Napi::TypeError::New(env, field + ": " + message);
+}
+
 int32_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name) {
   Napi::Value v = info[i];
   if (v.IsNumber()) {
     double d = v.As<Napi::Number>().DoubleValue();
     if (std::trunc(d) == d && d >= INT32_MIN && d <= INT32_MAX) return static_cast<int32_t>(d);
   }
-  throw Napi::TypeError::New(info.Env(), std::string(name) + " must be an integer");
+  throw InvalidArgument(info.Env(), name, "must be an integer");
 }
 
 bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsBoolean()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a boolean");
+  if (!info[i].IsBoolean()) throw InvalidArgument(info.Env(), name, "must be a boolean");
   return info[i].As<Napi::Boolean>().Value();
 }
 
 std::string ArgString(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsString()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a string");
+  if (!info[i].IsString()) throw InvalidArgument(info.Env(), name, "must be a string");
   std::string s = info[i].As<Napi::String>().Utf8Value();
   // An embedded NUL would silently shorten a path handed to the kernel.
   if (s.find('\0') != std::string::npos)
-    throw Napi::TypeError::New(info.Env(), std::string(name) + " must not contain NUL");
+    throw InvalidArgument(info.Env(), name, "must not contain NUL");
   return s;
 }
 
 Napi::Function ArgFunction(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsFunction()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a function");
+  if (!info[i].IsFunction()) throw InvalidArgument(info.Env(), name, "must be a function");
   return info[i].As<Napi::Function>();
 }
 
 Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
   Napi::Function ctor = ArgFunction(info, 0, "ctor");
-  Instance::Of(info.Env())->errorClass = Napi::Persistent(ctor);
+  Instance* inst = Instance::Of(info.Env());
+  inst->errorClass = Napi::Persistent(ctor);
+  if (info.Length() > 1 && !info[1].IsUndefined()) inst->validationClass = Napi::Persistent(ArgFunction(info, 1, "validationCtor"));
   return info.Env().Undefined();
 }
 

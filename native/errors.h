@@ -24,13 +24,17 @@ auto Translate(Napi::Env env, Fn&& fn) -> decltype(fn()) {
   }
 }
 
-// Argument readers: throw TypeError naming the argument when it has the wrong type.
+// A ValidationError(field, message) from the class given to setErrorClass, to throw
+// for an argument the addon refuses (a plain TypeError if none was set).
+Napi::Error InvalidArgument(Napi::Env env, const std::string& field, const std::string& message);
+
+// Argument readers: throw InvalidArgument naming the argument when it has the wrong type.
 int32_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name);
 bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name);
 std::string ArgString(const Napi::CallbackInfo& info, size_t i, const char* name);
 Napi::Function ArgFunction(const Napi::CallbackInfo& info, size_t i, const char* name);
 
-// setErrorClass(ctor)
+// setErrorClass(systemErrorCtor, validationErrorCtor?)
 Napi::Value SetErrorClass(const Napi::CallbackInfo& info);
 
 }  // namespace netplumb

@@ -18,9 +18,9 @@ Napi::Value InetSocket(const Napi::CallbackInfo& info) {
   bool bind = ArgBool(info, 3, "bind");
   std::string address = ArgString(info, 4, "address");
   int port = ArgInt(info, 5, "port");
-  if (family != 4 && family != 6) throw Napi::TypeError::New(env, "family must be 4 or 6");
-  if (type != SOCK_STREAM && type != SOCK_DGRAM) throw Napi::TypeError::New(env, "type must be 1 or 2");
-  if (port < 0 || port > 65535) throw Napi::RangeError::New(env, "port must be 0..65535");
+  if (family != 4 && family != 6) throw InvalidArgument(env, "family", "must be 4 or 6");
+  if (type != SOCK_STREAM && type != SOCK_DGRAM) throw InvalidArgument(env, "type", "must be 1 or 2");
+  if (port < 0 || port > 65535) throw InvalidArgument(env, "port", "must be 0..65535");
 
   return Translate(env, [&] {
     sockaddr_storage sa{};

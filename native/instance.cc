@@ -90,9 +90,10 @@ void Instance::OnCompletions(uv_async_t* handle) {
     } catch (const Napi::Error& e) {
       ok = false;
       value = e.Value();
-    } catch (const std::exception& e) {
+    } catch (const std::exception&) {
+      // Only allocation can fail here (converting a result): report it as the errno it is.
       ok = false;
-      value = Napi::Error::New(env, e.what()).Value();
+      value = SystemErrorValue(env, Errno(ENOMEM, "result"));
     }
     if (ok)
       napi_resolve_deferred(env, op->deferred_, value);
@@ -114,6 +115,7 @@ void Instance::Cleanup(void* arg) {
   // Drop JS references now, while the env can still delete them; ~Instance runs later
   // from N-API's own teardown.
   self->errorClass.Reset();
+  self->validationClass.Reset();
   self->context_.reset();
 }
 

@@ -75,6 +75,8 @@ class Instance {
   napi_async_context Context() const { return *context_; }
 
   Napi::FunctionReference errorClass;
+  // ValidationError(field, message), for arguments refused before anything runs.
+  Napi::FunctionReference validationClass;
   std::unordered_map<int, Monitor*> monitors;  // by socket fd
   napi_env env;
   uv_loop_t* loop;

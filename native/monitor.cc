@@ -129,14 +129,14 @@ Napi::Value MonitorOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int protocol = ArgInt(info, 0, "protocol");
   int ns = ArgInt(info, 1, "nsFd");
-  if (!info[2].IsArray()) throw Napi::TypeError::New(env, "groups must be an array of numbers");
+  if (!info[2].IsArray()) throw InvalidArgument(env, "groups", "must be an array of numbers");
   Napi::Array list = info[2].As<Napi::Array>();
   std::vector<int> groups;
   for (uint32_t i = 0; i < list.Length(); i++) {
     Napi::Value g = list[i];
     double d = g.IsNumber() ? g.As<Napi::Number>().DoubleValue() : 0;
     if (!(d >= 1 && d <= INT32_MAX && d == static_cast<int>(d)))
-      throw Napi::TypeError::New(env, "groups must be positive integers");
+      throw InvalidArgument(env, "groups", "must be positive integers");
     groups.push_back(static_cast<int>(d));
   }
   int bytes = ArgInt(info, 3, "bufferBytes");

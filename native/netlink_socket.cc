@@ -96,9 +96,9 @@ struct TransactArgs {
 TransactArgs ReadTransactArgs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0, "fd");
-  if (!info[1].IsBuffer()) throw Napi::TypeError::New(env, "request must be a Buffer");
+  if (!info[1].IsBuffer()) throw InvalidArgument(env, "request", "must be a Buffer");
   if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
-    throw Napi::TypeError::New(env, "expect must be a Uint32Array");
+    throw InvalidArgument(env, "expect", "must be a Uint32Array");
   auto request = info[1].As<Napi::Buffer<uint8_t>>();
   auto expect = info[2].As<Napi::Uint32Array>();
   return {fd, request.Data(), request.Length(), expect.Data(), expect.ElementLength()};

@@ -5,7 +5,7 @@
  * @module
  */
 import { createRequire } from 'node:module';
-import { SystemError } from './errors.js';
+import { SystemError, ValidationError } from './errors.js';
 
 /** One step of {@link NativeBinding.pipeline}: a netlink exchange, or a sysctl write in a namespace. */
 export type PipelineStep =
@@ -18,10 +18,17 @@ export type PipelineStep =
  */
 export type PipelineResult = Buffer | true | Error | null;
 
-/** What the addon exports. Every failing call throws or rejects with {@link SystemError}. */
+/** The results of a pipeline, one per step, and how long each step took (0 for one that did not run). */
+export type PipelineResults = PipelineResult[] & { durationsMs: Float64Array };
+
+/** What the addon exports. Every failing call throws or rejects with {@link SystemError} (or {@link ValidationError} for a bad argument). */
 export interface NativeBinding {
-  /** Hands the addon the error class it must construct: `new SystemError(errno, syscall, path?)`. */
-  setErrorClass(ctor: typeof SystemError): void;
+  /**
+   * Hands the addon the error classes it must construct: `new SystemError(errno, syscall,
+   * path?)` for a failed system call, `new ValidationError(field, message)` for an
+   * argument it refuses (so no plain TypeError ever reaches a caller).
+   */
+  setErrorClass(ctor: typeof SystemError, validationCtor?: typeof ValidationError): void;
 
   /**
    * Opens a netlink socket of `protocol` (NETLINK_ROUTE 0, NETLINK_NETFILTER 12) inside the
@@ -94,9 +101,10 @@ export interface NativeBinding {
    * {@link netlinkTransact}); a sysctl step writes `/proc/sys/<path>` from inside `nsFd`.
    * The run stops after the first step the kernel refuses (an NLMSG_ERROR with an error
    * in its replies) or whose system call fails; later steps are `null`. Never rejects for
-   * a step's failure: the results say what happened.
+   * a step's failure: the results say what happened, and `durationsMs` how long each
+   * step took on the addon thread.
    */
-  pipeline(steps: PipelineStep[]): Promise<PipelineResult[]>;
+  pipeline(steps: PipelineStep[]): Promise<PipelineResults>;
   /**
    * Creates a persistent tun (`tap` false) or tap device named `name` in namespace `nsFd`
    * with TUNSETIFF (IFF_NO_PI), optionally multi-queue / with a virtio-net header and
@@ -118,4 +126,4 @@ export const native: NativeBinding = bindings({
   bindings: 'netplumb',
   module_root: new URL('..', import.meta.url).pathname,
 });
-native.setErrorClass(SystemError);
+native.setErrorClass(SystemError, ValidationError);

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { native } from '../dist/native.js';
-import { SystemError } from '../dist/errors.js';
+import { SystemError, ValidationError } from '../dist/errors.js';
 
 const isRoot = process.getuid?.() === 0;
 const isCI = process.env.CI === 'true' || process.env.CI === '1';
@@ -161,11 +161,11 @@ ptest('transact validates its arguments and reports errno as SystemError', async
   const sock = native.netlinkOpen(0, -1, 1 << 20);
   const req = dump(1);
   const seqs = new Uint32Array([1]);
-  t.throws(() => native.netlinkTransact('3', req, seqs), { instanceOf: TypeError });
-  t.throws(() => native.netlinkTransact(sock, 'nope', seqs), { instanceOf: TypeError });
-  t.throws(() => native.netlinkTransact(sock, req, [1]), { instanceOf: TypeError });
-  t.throws(() => native.netlinkTransact(sock, req, new Int32Array([1])), { instanceOf: TypeError });
-  t.throws(() => native.netlinkTransactSync(sock, req, [1]), { instanceOf: TypeError });
+  t.throws(() => native.netlinkTransact('3', req, seqs), { instanceOf: ValidationError, code: 'ERR_NETPLUMB_INVALID' });
+  t.throws(() => native.netlinkTransact(sock, 'nope', seqs), { instanceOf: ValidationError, code: 'ERR_NETPLUMB_INVALID' });
+  t.throws(() => native.netlinkTransact(sock, req, [1]), { instanceOf: ValidationError, code: 'ERR_NETPLUMB_INVALID' });
+  t.throws(() => native.netlinkTransact(sock, req, new Int32Array([1])), { instanceOf: ValidationError, code: 'ERR_NETPLUMB_INVALID' });
+  t.throws(() => native.netlinkTransactSync(sock, req, [1]), { instanceOf: ValidationError, code: 'ERR_NETPLUMB_INVALID' });
   native.close(sock);
   const notOpen = 999999;
   await t.throwsAsync(native.netlinkTransact(notOpen, req, seqs), { instanceOf: SystemError, code: 'EBADF' });
@@ -288,7 +288,7 @@ ptest('netnsOpen checks the file is a network namespace; netnsCurrent is this th
   t.is(`net:[${fs.fstatSync(cur).ino}]`, nsLink());
   native.close(cur);
   t.throws(() => native.close(cur), { instanceOf: SystemError, code: 'EBADF' });
-  t.throws(() => native.netnsOpen(42), { instanceOf: TypeError });
+  t.throws(() => native.netnsOpen(42), { instanceOf: ValidationError, code: 'ERR_NETPLUMB_INVALID' });
 });
 
 ptest('runIn moves the JS thread in and back, also when fn throws', async (t) => {
@@ -330,7 +330,7 @@ ptest('inetSocket: a server in one namespace accepts a connection from another t
     // The address exists only in A: binding it proves where the socket lives.
     t.throws(() => native.inetSocket(-1, 4, 1, true, '198.51.100.1', 0), { instanceOf: SystemError, code: 'EADDRNOTAVAIL' });
     t.throws(() => native.inetSocket(nsA, 4, 1, true, 'not-an-ip', 0), { instanceOf: SystemError, code: 'EINVAL' });
-    t.throws(() => native.inetSocket(nsA, 5, 1, true, '', 0), { instanceOf: TypeError });
+    t.throws(() => native.inetSocket(nsA, 5, 1, true, '', 0), { instanceOf: ValidationError, code: 'ERR_NETPLUMB_INVALID' });
 
     const server = net.createServer((c) => c.end(`hello ${c.remoteAddress}`));
     await new Promise((resolve) => server.listen({ fd: native.inetSocket(nsA, 4, 1, true, '198.51.100.1', 0) }, resolve));
@@ -383,7 +383,7 @@ ptest('sysctl read/write inside a fresh namespace leaves the test\'s own alone',
     const missing = await t.throwsAsync(native.sysctlRead(fd, 'net/ipv4/np_nope'), { instanceOf: SystemError, code: 'ENOENT' });
     t.is(missing.path, '/proc/sys/net/ipv4/np_nope');
     await t.throwsAsync(native.sysctlWrite(fd, 'net/ipv4/ip_forward', 'x'), { instanceOf: SystemError, code: 'EINVAL' });
-    t.throws(() => native.sysctlWrite(fd, 'net/ipv4/ip_forward', 1), { instanceOf: TypeError });
+    t.throws(() => native.sysctlWrite(fd, 'net/ipv4/ip_forward', 1), { instanceOf: ValidationError, code: 'ERR_NETPLUMB_INVALID' });
   } finally {
     await native.netnsUnmount(`/run/netns/${name}`);
     native.close(fd);
@@ -395,8 +395,8 @@ ptest('sysctl read/write inside a fresh namespace leaves the test\'s own alone',
 ptest('monitorOpen on RTNLGRP_LINK reports a link created by `ip` in that namespace', async (t) => {
   const name = ipNetns();
   const ns = native.netnsOpen(`/run/netns/${name}`);
-  t.throws(() => native.monitorOpen(0, ns, [0], 1 << 20, () => {}), { instanceOf: TypeError });
-  t.throws(() => native.monitorOpen(0, ns, [1], 1 << 20, null), { instanceOf: TypeError });
+  t.throws(() => native.monitorOpen(0, ns, [0], 1 << 20, () => {}), { instanceOf: ValidationError, code: 'ERR_NETPLUMB_INVALID' });
+  t.throws(() => native.monitorOpen(0, ns, [1], 1 << 20, null), { instanceOf: ValidationError, code: 'ERR_NETPLUMB_INVALID' });
   const seen = [];
   let wake;
   const fd = native.monitorOpen(0, ns, [1], 1 << 20, (data, errno) => {
@@ -577,6 +577,11 @@ ptest('pipeline runs its steps in order on one addon thread and stops at the fir
     t.is(errorOf(parse(results[2]).find((m) => m.type === NLMSG_ERROR)), -19); // ENODEV
     t.is(results[3], null);
     t.is(results[4], null);
+    // Each step's time on the addon thread: positive for the three that ran, 0 for the rest.
+    t.true(results.durationsMs instanceof Float64Array);
+    t.is(results.durationsMs.length, 5);
+    t.true([0, 1, 2].every((i) => results.durationsMs[i] > 0));
+    t.deepEqual([results.durationsMs[3], results.durationsMs[4]], [0, 0]);
     // The kernel's view agrees: the first write happened, the later steps did not.
     t.is(execFileSync('ip', ['netns', 'exec', name, 'sysctl', '-n', 'net.ipv4.ip_forward'], { encoding: 'utf8' }).trim(), '1');
     t.true(ipJson('-n', name, 'link').some((l) => l.ifname === 'p0'));

@@ -138,15 +138,24 @@ ptest('isolation: networks cannot reach each other; a container on both reaches 
   const e1 = await b.connect(both);
   t.is(e0.ifname, 'eth0');
   t.is(e1.ifname, 'eth1');
-  t.true(e0.defaultRoute);
-  t.false(e1.defaultRoute);
+  // The first connect gave the namespace its default route; the second found one and added none.
   t.deepEqual(ipJson(both.name, 'route', 'show', 'default').map((r) => r.dev), ['eth0']);
+  // defaultRoute overrides what the namespace would decide.
+  const lone = await l.container();
+  await a.connect(lone, { defaultRoute: false });
+  t.deepEqual(ipJson(lone.name, 'route', 'show', 'default'), []);
   await whoamiServer(t, ca, 80);
   await whoamiServer(t, cb, 80);
   t.true(await unreachable(ca, '172.23.0.2', 80));
   t.true(await unreachable(cb, '172.22.0.2', 80));
   t.is(await request(both, '172.22.0.2', 80), '172.22.0.3');
   t.is(await request(both, '172.23.0.2', 80), '172.23.0.3');
+  // Adjacent subnets (172.22.0.0/16 ends where 172.23.0.0/16 begins) are two reservations
+  // in one interval set: both networks go cleanly, and the table with the last.
+  await a.remove({ force: true });
+  t.true(JSON.stringify(nftJson(l.hostName)).includes('net=b'));
+  await b.remove({ force: true });
+  t.false(JSON.stringify(nftJson(l.hostName)).includes('netplumb'));
 });
 
 ptest('icc: false — containers of the network cannot talk to each other, but still reach out', async (t) => {
@@ -161,7 +170,7 @@ ptest('icc: false — containers of the network cannot talk to each other, but s
   t.true(await unreachable(c2, '172.24.0.2', 80));
   t.is(await request(c2, OUTSIDE_ADDR, 8000), HOST_ADDR);
   t.is(await request(l.outside, HOST_ADDR, 81), OUTSIDE_ADDR);
-  const [port] = ipJson(l.hostName, '-d', 'link', 'show', net.endpoints[0].hostIfname);
+  const [port] = ipJson(l.hostName, '-d', 'link', 'show', (await net.endpoints())[0].hostIfname);
   t.is(port.linkinfo.info_slave_data.isolated, true);
 });
 
@@ -172,7 +181,8 @@ ptest('internal: true — no way in or out, no default route, nothing to publish
   const c2 = await l.container();
   const ep = await net.connect(c1);
   await net.connect(c2);
-  t.false(ep.defaultRoute);
+  t.is(ep.gateway, undefined);
+  t.is(ep.inspect().gateway, undefined);
   t.deepEqual(ipJson(c1.name, 'route', 'show', 'default'), []);
   await whoamiServer(t, c1, 80);
   await whoamiServer(t, l.outside, 8000);
@@ -244,9 +254,19 @@ ptest('a port already allocated is refused with PortAllocatedError and nothing c
   // Another network in the same host namespace sees the same registry.
   const other = await l.network({ name: 'pb', subnet: '172.29.0.0/16' });
   await t.throwsAsync(other.connect(c2, { publish: [{ hostPort: 8080, containerPort: 80 }] }), { instanceOf: PortAllocatedError });
-  // The kernel's exclusive insert is the last word even when the registry does not know.
-  const ep = await net.connect(c2, { publish: [{ hostPort: 8081, containerPort: 80 }] });
-  t.is(ep.ipv4, '172.28.0.3', 'the failed attempts gave their address back');
+  // The reverse order clashes too: a port bound on one address, then asked for on every address.
+  const c3 = await l.container();
+  await net.connect(c3, { publish: [{ hostPort: 8090, containerPort: 80, hostIp: HOST_ADDR }] });
+  await t.throwsAsync(net.connect(c2, { publish: [{ hostPort: 8090, containerPort: 80 }] }), { instanceOf: PortAllocatedError });
+  // Another protocol on the same port number is another binding.
+  await net.connect(c2, { publish: [{ hostPort: 8090, containerPort: 80, protocol: 'udp' }] });
+  const c4 = await l.container();
+  const ep = await net.connect(c4, { publish: [{ hostPort: 8081, containerPort: 80 }] });
+  t.is(ep.ports[0].hostPort, 8081);
+  // The refused attempts hold nothing: the kernel's address reservations are exactly the endpoints'.
+  const held = nftJson(l.hostName, 'list', 'set', 'inet', 'netplumb', 'addrs4').nftables.find((x) => x.set).set.elem.map((e) => e.elem?.val ?? e);
+  t.deepEqual(held.sort(), (await net.endpoints()).map((e) => e.ipv4).sort());
+  t.is(held.length, 4);
 });
 
 ptest('bad input is refused before anything is sent, with a typed error naming the field', async (t) => {
@@ -262,6 +282,7 @@ ptest('bad input is refused before anything is sent, with a typed error naming t
     [{ name: 'x', subnet: '10.1.0.0/16', bridge: 'a-very-long-bridge-name' }, 'bridge'],
     [{ name: 'bad name!', subnet: '10.1.0.0/16' }, 'name'],
     [{ name: 'val', subnet: '10.1.0.0/16' }, 'name'],
+    [{ name: 'val', bridge: 'other0', subnet: '10.1.0.0/16' }, 'name'],
     [{ name: 'x', subnet: '172.31.128.0/17' }, 'subnet'],
     [{ name: 'x', subnet: '10.1.0.0/16', mtu: 10 }, 'mtu'],
   ];
@@ -281,6 +302,8 @@ ptest('bad input is refused before anything is sent, with a typed error naming t
     [{ publish: [{ hostPort: 65536, containerPort: 80 }] }, 'publish[0].hostPort'],
     [{ publish: [{ hostPort: 80, containerPort: 80, protocol: 'sctp' }] }, 'publish[0].protocol'],
     [{ publish: [{ hostPort: 80, containerPort: 80, hostIp: 'nowhere' }] }, 'publish[0].hostIp'],
+    // One IPv6 host address cannot be published on (every-address ports cover IPv6).
+    [{ publish: [{ hostPort: 80, containerPort: 80, hostIp: '2001:db8:1::128' }] }, 'publish[0].hostIp'],
     [{ ipv6: 'fd00::5' }, 'ipv6'],
   ];
   for (const [opts, field] of badConnects) {
@@ -307,7 +330,9 @@ ptest.serial('a failure injected at each step of connect and create leaves nothi
   const snapshot = () => ({
     host: ipJson(l.hostName, 'addr').map((x) => `${x.ifname} ${x.addr_info.map((a) => a.local).join(',')}`).sort(),
     c: ipJson(c.name, 'link').map((x) => x.ifname),
-    nft: JSON.stringify(nftJson(l.hostName)),
+    // The bridge's address cursor is a next-fit hint that a reserved (then undone) attempt
+    // may move on, as Docker's allocator does: compared by key only.
+    nft: JSON.stringify(nftJson(l.hostName).nftables.map((x) => (x.map?.name === 'cursors' ? { cursors: (x.map.elem ?? []).map(([k]) => k.elem?.val ?? k) } : x))),
   });
   const before = snapshot();
   t.teardown(() => {
@@ -329,7 +354,7 @@ ptest.serial('a failure injected at each step of connect and create leaves nothi
   await t.throwsAsync(net.connect(c, { ifname: 'eth7', publish: [{ hostPort: 9090, containerPort: 80 }] }), { code: 'EEXIST' });
   t.deepEqual(snapshot(), taken);
   // After all that, the same address and port are still free.
-  const ep = await net.connect(c, { publish: [{ hostPort: 9090, containerPort: 80 }] });
+  const ep = await net.connect(c, { ipv4: '172.16.0.2', publish: [{ hostPort: 9090, containerPort: 80 }] });
   t.is(ep.ipv4, '172.16.0.2');
 
   for (const step of ['create:bridge', 'create:address', 'create:sysctl', 'create:rules']) {
@@ -356,7 +381,7 @@ ptest('concurrent connects and removes never share an address or a port', async 
   const more = Promise.all(Array.from({ length: 20 }, () => net.connect()));
   await Promise.all(eps.slice(0, 20).map((e) => e.remove()));
   const added = await more;
-  const live = net.endpoints;
+  const live = await net.endpoints();
   t.is(live.length, 40);
   t.is(new Set(live.map((e) => e.ipv4)).size, 40);
   t.true(added.every((e) => !eps.slice(20).some((o) => o.ipv4 === e.ipv4)));
@@ -375,12 +400,20 @@ ptest('open() rebuilds a network and its endpoints from the kernel after the cre
   const created = JSON.parse(r.stdout);
   const net = await BridgeNetwork.open('restart', { netns: l.host });
   t.teardown(() => net.remove({ force: true }).catch(() => {}));
+  t.deepEqual((await BridgeNetwork.list({ netns: l.host })).map((n) => n.name), ['restart']);
+  const found = await net.endpoints();
   t.deepEqual(
-    net.endpoints.map((e) => ({ id: e.id, ipv4: e.ipv4, mac: e.mac, ports: e.ports, ifname: e.ifname })).sort((a, b) => a.ipv4.localeCompare(b.ipv4)),
+    found.map((e) => ({ id: e.id, ipv4: e.ipv4, mac: e.mac, ports: e.ports, ifname: e.ifname })).sort((a, b) => a.ipv4.localeCompare(b.ipv4)),
     created,
   );
+  t.true(found.every((e) => e.attached && e.netns === undefined), 'read from the kernel: attached, no handle in this process');
   // The rebuilt endpoints still work, and the next address continues after them.
-  const ns1 = net.endpoints.find((e) => e.ipv4 === created[0].ipv4).netns;
+  const first = found.find((e) => e.ipv4 === created[0].ipv4);
+  t.is(first.netnsPath, `/run/netns/${c1}`);
+  const ns1 = await Netns.open(first.netnsPath);
+  t.teardown(() => ns1.close());
+  t.is(first.netnsInode, ns1.inode);
+  t.deepEqual((await net.endpoints({ netns: ns1 })).map((e) => e.id), [first.id]);
   await whoamiServer(t, ns1, 80);
   t.is(await request(l.outside, HOST_ADDR, 8181), OUTSIDE_ADDR);
   const c3 = await l.container();
@@ -407,11 +440,24 @@ ptest('removing everything leaves no veth, address, element, rule or namespace m
   t.false(names.some((n) => ipJson(null, 'netns').some((x) => x.name === n)));
   for (let i = 0; i < 100 && ipJson(l.hostName, 'link', 'show', 'type', 'veth').length > 1; i++) await new Promise((r) => setTimeout(r, 20));
   t.deepEqual(ipJson(l.hostName, 'link', 'show', 'type', 'veth').map((x) => x.ifname), ['uplink']);
-  const elements = nftJson(l.hostName).nftables.filter((x) => x.map || x.set).flatMap((x) => (x.map ?? x.set).elem ?? []);
-  t.is(elements.length, 2, 'only the two bridges remain in @bridges');
+  // Only the networks' own reservations remain (name, subnets, bridge, address cursor): no endpoint's.
+  const elements = nftJson(l.hostName).nftables.filter((x) => x.map || x.set).flatMap((x) => ((x.map ?? x.set).elem ?? []).map((e) => [(x.map ?? x.set).name, (Array.isArray(e) ? e[0] : e).elem?.comment]));
+  t.deepEqual(elements.map(([set, comment]) => `${set} ${comment?.replace(/ pid=.*/, '')}`).sort(), [
+    'bridges netplumb net=ra', 'bridges netplumb net=rb',
+    'cursors netplumb net=ra', 'cursors netplumb net=rb',
+    'networks netplumb net=ra', 'networks netplumb net=rb',
+    'subnets4 netplumb net=ra', 'subnets4 netplumb net=rb',
+    'subnets6 netplumb net=ra',
+  ]);
   await a.remove();
-  t.true(JSON.stringify(nftJson(l.hostName)).includes('"rb0"') || JSON.stringify(nftJson(l.hostName)).includes('np-rb'));
+  t.true(JSON.stringify(nftJson(l.hostName)).includes('np-rb'));
   t.false(JSON.stringify(nftJson(l.hostName)).includes('net=ra'));
+  t.false(JSON.stringify(nftJson(l.hostName)).includes('np-ra'), 'no element of the removed network is left, its address cursor included');
+  // So the same network can be made again at once, and connected to.
+  const again = await BridgeNetwork.create({ netns: l.host, name: 'ra', subnet: '172.30.0.0/16' });
+  await again.connect(undefined);
+  await again.remove({ force: true });
+  t.false(JSON.stringify(nftJson(l.hostName)).includes('np-ra'));
   await b.remove();
   t.false(JSON.stringify(nftJson(l.hostName)).includes('netplumb'));
   t.deepEqual(ipJson(l.hostName, 'addr').map((x) => x.ifname).sort(), ['lo', 'uplink']);
@@ -422,11 +468,12 @@ ptest('inspect answers what docker network inspect, docker inspect and docker po
   const net = await l.network({ name: 'insp', subnet: '172.17.0.0/16', mtu: 1400, hostIp: HOST_ADDR });
   const c = await l.container();
   const ep = await net.connect(c, { publish: [{ hostPort: 81, containerPort: 80 }] });
-  const ni = net.inspect();
+  const ni = await net.inspect();
   t.like(ni, { name: 'insp', driver: 'bridge', bridge: 'np-insp', ipam: { subnet: '172.17.0.0/16', gateway: '172.17.0.1' }, options: { mtu: 1400, hostIp: HOST_ADDR } });
-  t.deepEqual(ni.endpoints, [{ id: ep.id, ifname: 'eth0', hostIfname: ep.hostIfname, ipv4: '172.17.0.2/16', mac: '02:42:ac:11:00:02', sandboxKey: c.path, ports: [{ protocol: 'tcp', hostIp: HOST_ADDR, hostPort: 81, containerPort: 80 }] }]);
+  t.deepEqual(ni.endpoints, [{ id: ep.id, ifname: 'eth0', hostIfname: ep.hostIfname, ipv4: '172.17.0.2/16', mac: '02:42:ac:11:00:02', sandboxKey: c.path, attached: true, ports: [{ protocol: 'tcp', hostIp: HOST_ADDR, hostPort: 81, containerPort: 80 }] }]);
+  t.deepEqual(ni.foreignDrops, [], 'no other firewall in the lab');
   const ei = ep.inspect();
-  t.like(ei, { sandboxKey: c.path, ipAddress: '172.17.0.2', ipPrefixLen: 16, gateway: '172.17.0.1', macAddress: '02:42:ac:11:00:02', hostIfname: ep.hostIfname });
+  t.like(ei, { sandboxKey: c.path, netnsInode: c.inode, ipAddress: '172.17.0.2', ipPrefixLen: 16, gateway: '172.17.0.1', macAddress: '02:42:ac:11:00:02', hostIfname: ep.hostIfname });
   t.deepEqual(ei.ports, { '80/tcp': [{ hostIp: HOST_ADDR, hostPort: 81 }] });
   // The host-side veth is the peer of eth0, as `ethtool -S eth0` peer_ifindex tells.
   const [eth0] = ipJson(c.name, 'link', 'show', 'eth0');
@@ -435,4 +482,34 @@ ptest('inspect answers what docker network inspect, docker inspect and docker po
   t.is(eth0.mtu, 1400);
   t.is(hostEnd.mtu, 1400);
   t.true((await Netns.list()).some((i) => i.inode === c.inode && i.names.includes(c.name)));
+});
+
+ptest('owner labels and namespaces find endpoints in the kernel, from any handle', async (t) => {
+  const l = await lab(t);
+  const net = await l.network({ name: 'own', subnet: '172.29.0.0/16' });
+  const c1 = await l.container();
+  const c2 = await l.container();
+  const e1 = await net.connect(c1, { owner: 'abc123/eth0', publish: [{ hostPort: 8080, containerPort: 80 }] });
+  const e2 = await net.connect(c2, { owner: 'def456/eth0' });
+  const e3 = await net.connect();
+  t.is(e1.owner, 'abc123/eth0');
+  t.is(e3.owner, undefined);
+  // The label lives in the kernel, in the comment of the endpoint's attachment.
+  const comments = nftJson(l.hostName, 'list', 'set', 'inet', 'netplumb', 'attached').nftables.find((x) => x.set).set.elem.map((e) => e.elem.comment);
+  t.true(comments.some((c) => c.includes(`ep=${e1.id} `) && c.endsWith(' owner=abc123/eth0')), JSON.stringify(comments));
+  // A second handle (what another process would hold) finds each by label or by namespace.
+  const other = await BridgeNetwork.open('own', { netns: l.host });
+  t.deepEqual((await other.endpoints({ owner: 'abc123/eth0' })).map((e) => [e.id, e.ipv4, e.owner, e.netnsInode, e.ports]), [[e1.id, e1.ipv4, 'abc123/eth0', c1.inode, e1.ports]]);
+  t.deepEqual((await other.endpoints({ netns: c2 })).map((e) => e.id), [e2.id]);
+  t.deepEqual(await other.endpoints({ owner: 'nobody' }), []);
+  t.deepEqual((await other.endpoints()).map((e) => e.id).sort(), [e1.id, e2.id, e3.id].sort());
+  t.like((await other.inspect()).endpoints.find((e) => e.id === e1.id), { owner: 'abc123/eth0', attached: true });
+  // Removed through the other handle: gone for both, in the kernel.
+  const [found] = await other.endpoints({ owner: 'abc123/eth0' });
+  await found.remove();
+  t.deepEqual(await net.endpoints({ owner: 'abc123/eth0' }), []);
+  t.deepEqual(ipJson(c1.name, 'link').map((x) => x.ifname), ['lo']);
+  t.false(JSON.stringify(nftJson(l.hostName)).includes(`ep=${e1.id}`));
+  // Its port is free again.
+  t.deepEqual((await net.connect(c1, { publish: [{ hostPort: 8080, containerPort: 80 }] })).ports.map((p) => p.hostPort), [8080]);
 });

@@ -41,7 +41,8 @@ ptest('a batch with one bad message changes nothing, and the error names that ch
   tx.addRule({ family, table, chain: 'forward', expressions: [drop()] });
   const err = await t.throwsAsync(tx.commit(), { instanceOf: NetlinkError });
   t.is(err.code, 'ENOENT');
-  t.is(err.index, 3, 'the fourth change');
+  t.is(err.change, 3, 'the fourth change');
+  t.is(err.index, 4, 'its message, after NFNL_MSG_BATCH_BEGIN and one message per change before it');
   t.regex(err.operation, /^change 3: NFT_MSG_NEWRULE ip netplumb\/forward/);
   t.regex(err.message, /ENOENT/);
   t.deepEqual(nftJson(name), before, 'nothing of the batch was applied');
@@ -58,7 +59,8 @@ ptest('the kernel extended ack text and the blamed expression are reported', asy
   tx.addRule({ family, table, chain: 'forward', expressions: [counter(), { kind: 'payload', base: 'transport', offset: 2, len: 2, dreg: 1 }, { kind: 'lookup', sreg: 1, set: 'nope' }] });
   const err = await t.throwsAsync(tx.commit(), { instanceOf: NetlinkError });
   t.is(err.code, 'ENOENT');
-  t.is(err.index, 0);
+  t.is(err.change, 0);
+  t.is(err.index, 1);
   t.regex(err.operation, /expression 2 \(lookup\)/);
 });
 

@@ -4,12 +4,46 @@
 // through netlinkTransact / netlinkTransactSync / pipeline in a throwaway namespace — the
 // kernel answers with errors (echoing our bytes back) and the addon has to walk those
 // replies — plus junk arguments of every type for the addon's functions. Each call must
-// return or throw/reject (TypeError or SystemError), never crash or hang. Seeded: a
+// return or throw/reject (ValidationError or SystemError), never crash or hang. Seeded: a
 // failure reproduces. Run under AddressSanitizer by test/asan.sh.
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { lstatSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { native } from '../dist/native.js';
-import { Netns } from '../dist/index.js';
+import { Netns, SystemError } from '../dist/index.js';
 import { ptest, uniqueName } from './helpers.js';
+
+/** Sysctl paths that try to leave /proc/sys/net of the target namespace (or are not keys at all). */
+const HOSTILE_SYSCTL_PATHS = ['../../etc/hostname', '', 'net/ipv4/../../../tmp/np', 'x'.repeat(5000), 'net/ipv4/nosuch', '/abs'];
+
+/**
+ * Every file a hostile path could reach if the addon followed it: resolved below
+ * /proc/sys (where the addon writes) and from / (if it took the path as absolute).
+ */
+const ESCAPE_TARGETS = [...new Set(HOSTILE_SYSCTL_PATHS.flatMap((p) => [resolve('/proc/sys', p), resolve('/', p)]))].filter((p) => p.length < 4096);
+
+/** What each target is now: absent, or its type, identity and content (procfs files: content only, their times are not stable). */
+function snapshot() {
+  const out = {};
+  for (const p of ESCAPE_TARGETS) {
+    try {
+      const st = lstatSync(p);
+      const e = { type: st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other' };
+      if (st.isFile()) {
+        try {
+          e.sha256 = createHash('sha256').update(readFileSync(p)).digest('hex');
+        } catch (err) {
+          e.unreadable = err.code;
+        }
+        if (!p.startsWith('/proc/')) Object.assign(e, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
+      }
+      out[p] = e;
+    } catch (err) {
+      out[p] = { absent: err.code };
+    }
+  }
+  return out;
+}
 
 const NETLINK_ROUTE = 0;
 const NETLINK_NETFILTER = 12;
@@ -122,6 +156,8 @@ ptest('fuzz: random and corrupted requests through transact, transactSync and pi
     native.close(socks.netfilter);
   });
   const stats = { calls: 0, replies: 0, systemErrors: 0, replyBytes: 0 };
+  const sysctl = { refused: 0, written: [] };
+  const before = snapshot();
   const outcome = async (fn) => {
     stats.calls++;
     try {
@@ -129,7 +165,7 @@ ptest('fuzz: random and corrupted requests through transact, transactSync and pi
       stats.replies++;
       stats.replyBytes += Buffer.isBuffer(out) ? out.length : 0;
     } catch (e) {
-      if (e?.constructor?.name !== 'SystemError') throw e;
+      if (!(e instanceof SystemError)) throw e;
       stats.systemErrors++;
     }
   };
@@ -143,22 +179,40 @@ ptest('fuzz: random and corrupted requests through transact, transactSync and pi
     if (how < 0.5) await outcome(() => native.netlinkTransact(socks[proto], req, expect));
     else if (how < 0.8) await outcome(() => native.netlinkTransactSync(socks[proto], req, expect));
     else {
-      // A pipeline: a few such steps, and a sysctl step with a hostile path now and then.
+      // A pipeline: a few such steps, and a sysctl step with a hostile path now and then,
+      // before or after the netlink step (after a refused netlink step it never runs).
+      const hostile = r() < 0.5 ? HOSTILE_SYSCTL_PATHS[Math.floor(r() * HOSTILE_SYSCTL_PATHS.length)] : undefined;
       const steps = [{ fd: socks[proto], request: req, expect }];
-      if (r() < 0.5) steps.push({ nsFd: ns.fd, path: ['../../etc/hostname', '', 'net/ipv4/../../../tmp/np', 'x'.repeat(5000), 'net/ipv4/nosuch', '/abs'][Math.floor(r() * 6)], value: '1' });
+      if (hostile !== undefined) {
+        const step = { nsFd: ns.fd, path: hostile, value: '1' };
+        if (r() < 0.5) steps.unshift(step);
+        else steps.push(step);
+      }
       if (r() < 0.5) steps.push({ fd: socks.route, request: mutate(seeds(seq + 1).route[0], r), expect: new Uint32Array([seq + 1]) });
       await outcome(async () => {
-        const results = await native.pipeline(steps);
-        for (const x of results) if (x instanceof Error && x.constructor.name !== 'SystemError') throw x;
+        let results;
+        try {
+          results = await native.pipeline(steps);
+        } catch (e) {
+          // The addon refused the whole run before anything ran: the hostile key was refused.
+          if (hostile !== undefined && e instanceof SystemError) sysctl.refused++;
+          throw e;
+        }
+        for (const x of results) if (x instanceof Error && !(x instanceof SystemError)) throw x;
+        const at = steps.findIndex((s) => 'path' in s);
+        if (at >= 0 && results[at] === true) sysctl.written.push(hostile);
+        else if (at >= 0 && results[at] instanceof SystemError) sysctl.refused++;
         return Buffer.alloc(0);
       });
     }
   }
-  t.false(existsSync('/tmp/np'), 'a sysctl path never escapes /proc/sys');
+  t.deepEqual(sysctl.written, [], 'no hostile sysctl write was accepted');
+  t.true(sysctl.refused > 0, 'hostile sysctl writes were attempted and refused');
+  t.deepEqual(snapshot(), before, 'nothing a hostile sysctl path could reach has changed');
   // The sockets still work after all that.
   const ok = await native.netlinkTransact(socks.route, seeds(9999999).route[0], new Uint32Array([9999999]));
   t.true(ok.length > 0);
-  t.log(`RELIABILITY native-fuzz ${JSON.stringify(stats)}`);
+  t.log(`RELIABILITY native-fuzz ${JSON.stringify({ ...stats, sysctlRefused: sysctl.refused })}`);
 });
 
 ptest('fuzz: junk arguments of every type to the addon\'s functions throw, never crash', async (t) => {

@@ -84,7 +84,7 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       // The namespace itself says which names are free and whether it has a default route.
       const [links, routes] = await Promise.all([
         ifname === undefined ? ns.links.list() : undefined,
-        defaultRouteOpt === undefined && !net.internal ? ns.routes.list({ family: 4, table: 'main' }) : undefined,
+        defaultRouteOpt === undefined && !net.internal ? ns.routes.list({ family: 4, table: 'main' }).catch(noRoutes) : undefined,
       ]);
       if (links) {
         const names = new Set(links.map((l) => l.name));
@@ -216,6 +216,12 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
     await rollback(undo);
     throw e;
   }
+}
+
+/** A namespace whose main table was never used answers a filtered dump with ENOENT. */
+function noRoutes(e: unknown): [] {
+  if (e instanceof NetplumbError && e.code === 'ENOENT') return [];
+  throw e;
 }
 
 /** The next address to try: this process's hint, first read from the bridge's cursor in the kernel. */

@@ -131,9 +131,9 @@ export function reserveEndpoint(tx: Transaction, r: EndpointReservation, holder:
   }
 }
 
-/** Writes the release of an endpoint's reservation (every element it holds) into `tx`. */
+/** Writes the release of an endpoint's reservation (every element it holds) into `tx`: its ports first, its anchor last. */
 export function releaseEndpoint(tx: Transaction, r: EndpointReservation): void {
-  for (const [set, elements] of endpointElements(r, undefined)) tx.deleteElements(elementsOf(set, elements.map((e) => ({ key: e.key, ...(e.keyEnd !== undefined ? { keyEnd: e.keyEnd } : {}) }))));
+  for (const [set, elements] of endpointElements(r, undefined).reverse()) tx.deleteElements(elementsOf(set, elements.map((e) => ({ key: e.key, ...(e.keyEnd !== undefined ? { keyEnd: e.keyEnd } : {}) }))));
 }
 
 /** What a network holds. */

@@ -183,6 +183,17 @@ export const NFTA_RULE_ID = 9;
 export const NFTA_RULE_POSITION_ID = 10;
 export const NFTA_RULE_CHAIN_ID = 11;
 
+/** enum nft_rule_compat_attributes: the x_tables protocol and flags of a rule with xt matches. */
+export const NFTA_RULE_COMPAT_PROTO = 1;
+export const NFTA_RULE_COMPAT_FLAGS = 2;
+/** enum nft_rule_compat_flags */
+export const NFT_RULE_COMPAT_F_INV = 1 << 1;
+
+/** enum nft_match_attributes (linux/netfilter/nf_tables_compat.h): an x_tables match run by nft_compat. */
+export const NFTA_MATCH_NAME = 1;
+export const NFTA_MATCH_REV = 2;
+export const NFTA_MATCH_INFO = 3;
+
 /** enum nft_set_flags */
 export const NFT_SET_ANONYMOUS = 1;
 export const NFT_SET_CONSTANT = 0x2;

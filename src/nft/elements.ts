@@ -275,6 +275,20 @@ export function putElementList(w: Writer, units: readonly Uint8Array[]): void {
   w.endNest(list);
 }
 
+/**
+ * Writes NFTA_SET_ELEM_LIST_ELEMENTS holding one element that is only a key — what `nft
+ * get element` sends to ask the kernel for the element holding that key (NFT_MSG_GETSETELEM
+ * without NLM_F_DUMP). The key is one value (no prefix or range).
+ */
+export function putElementKeyList(w: Writer, s: SetShape, key: SetKey, field: string): void {
+  const bytes = bytesOf(s.key, s.keyLen, key, field);
+  const list = w.beginNest(NFTA_SET_ELEM_LIST_ELEMENTS);
+  const elem = w.beginNest(NFTA_LIST_ELEM);
+  putValueData(w, NFTA_SET_ELEM_KEY, bytes);
+  w.endNest(elem);
+  w.endNest(list);
+}
+
 /** One element as the kernel dumps it, before intervals are paired. */
 export interface RawElement {
   flags: number;
@@ -374,9 +388,10 @@ export function decodeElements(s: SetShape, raw: readonly RawElement[]): SetElem
         : toElement(s, r, decodeKey(s.key, r.key), decodeKey(s.key, r.keyEnd)),
     );
   }
-  // Adjacent intervals share a key: the end of one and the start of the next. The end goes
-  // first, or the earlier interval's start would meet the next start instead of its end.
-  const sorted = [...raw].sort((a, b) => compare(a.key, b.key) || (b.flags & NFT_SET_ELEM_INTERVAL_END) - (a.flags & NFT_SET_ELEM_INTERVAL_END));
+  // Adjacent intervals share a key: the end of one (at its last value + 1) and the start
+  // of the next. The end belongs to the interval before, so it sorts first.
+  const isEnd = (r: RawElement): number => (r.flags & NFT_SET_ELEM_INTERVAL_END ? 0 : 1);
+  const sorted = [...raw].sort((a, b) => compare(a.key, b.key) || isEnd(a) - isEnd(b));
   const out: SetElement[] = [];
   for (let i = 0; i < sorted.length; i++) {
     const r = sorted[i] as RawElement;

@@ -5,7 +5,7 @@
  * written it, and it only touches the tables a caller names.
  * @module
  */
-import { NetlinkError, NetplumbError } from '../errors.js';
+import { NetlinkError, NetplumbError, ValidationError } from '../errors.js';
 import { Batch, type Reply } from '../netlink/batch.js';
 import type { NetlinkConnection } from '../netlink/connection.js';
 import { NFNL_SUBSYS_NFTABLES, NLM_F_ACK, NLM_F_DUMP } from '../netlink/constants.js';
@@ -13,7 +13,7 @@ import type { NetlinkMessage } from '../netlink/message.js';
 import type { Writer } from '../netlink/writer.js';
 import { type NftChain, decodeChain } from './chain.js';
 import * as C from './constants.js';
-import { type SetElement, type SetShape, decodeElementList, decodeElements } from './elements.js';
+import { type SetElement, type SetKey, type SetShape, decodeElementList, decodeElements, putElementKeyList } from './elements.js';
 import { Attributes } from '../netlink/attributes.js';
 import { type Family, NFGENMSG_LEN, checkName, familyProto, parsePayload, putNfgenmsg } from './family.js';
 import { type NftMonitor, openMonitor } from './monitor.js';
@@ -48,6 +48,14 @@ export interface Ruleset {
   rules: NftRule[];
   /** Sets and maps (anonymous ones too, named `__set0` ...), with elements unless `elements: false`. */
   sets: NftSet[];
+}
+
+/** Whether two decoded keys are the same value (a one-field key: a value or raw bytes). */
+function sameStart(a: SetKey | undefined, b: SetKey | undefined): boolean {
+  if (a instanceof Uint8Array || b instanceof Uint8Array) return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.from(a).equals(Buffer.from(b));
+  // An interval starting at `b` may be listed as a prefix "b/len" or a range starting at b.
+  const head = (k: SetKey | undefined): string => String(k).split('/')[0] as string;
+  return a !== undefined && b !== undefined && head(a) === head(b);
 }
 
 /** How often a listing is retried when the ruleset changes while it is being read. */
@@ -142,6 +150,76 @@ export class Nft {
     return s.elements ?? [];
   }
 
+  /**
+   * The element of a set or map holding `key`, with its data, comment and timeout: like
+   * `nft get element FAMILY TABLE SET { KEY }` — one NFT_MSG_GETSETELEM request, not a
+   * dump. In an interval set it is the interval that contains `key` (reported with its
+   * `key`/`keyEnd` as the listing shows it). Resolves undefined when no element holds the
+   * key (the kernel's ENOENT). Rejects with NetplumbError ENOENT when the set does not
+   * exist, ValidationError for a key that does not fit the set's type.
+   */
+  async getElement(e: { family: Family; table: string; set: string; key: SetKey }): Promise<SetElement | undefined> {
+    if (!e || typeof e !== 'object') throw new ValidationError('getElement', 'must be an object');
+    const { family, table, set } = e;
+    checkName(table, 'table');
+    checkName(set, 'set');
+    familyProto(family, 'family');
+    let shape = this.sets.get(setKey(family, table, set));
+    if (!shape) {
+      if (!(await this.getSet(family, table, set, { elements: false }))) throw new NetplumbError(`set ${family} ${table} ${set} does not exist`, 'ENOENT');
+      shape = this.sets.get(setKey(family, table, set)) as SetShape;
+    }
+    const known = shape;
+    const msg = await this.get(C.NFT_MSG_GETSETELEM, family, `NFT_MSG_GETSETELEM ${family} ${table}/${set} (get element)`, (w) => {
+      w.attrString(C.NFTA_SET_ELEM_LIST_TABLE, table);
+      w.attrString(C.NFTA_SET_ELEM_LIST_SET, set);
+      putElementKeyList(w, known, e.key, 'key');
+    });
+    if (!msg) return undefined;
+    const list = parsePayload(msg.payload).attrs.get(C.NFTA_SET_ELEM_LIST_ELEMENTS);
+    const raw = list ? decodeElementList(list) : [];
+    if (raw.length === 0) return undefined;
+    if (known.interval && !(known.key && known.key.fields.length > 1) && !raw.some((r) => r.keyEnd)) {
+      // A one-field interval set answers with the interval's start element only; its end
+      // is a separate element, so read the set and return the interval starting there.
+      const start = decodeElements({ ...known, interval: false }, raw)[0]?.key;
+      const all = await this.dumpElements(family, table, set, known);
+      return all.find((x) => sameStart(x.key, start));
+    }
+    return decodeElements(known, raw)[0];
+  }
+
+  /**
+   * Every chain of every table (of `family`), with type, hook, priority and policy for base
+   * chains — one dump, tables of other tools included (iptables-nft's `ip filter
+   * FORWARD`): like `nft list chains`.
+   */
+  async listChains(family?: Family): Promise<NftChain[]> {
+    if (family !== undefined) familyProto(family, 'family');
+    return (await this.dump(C.NFT_MSG_GETCHAIN, family, `NFT_MSG_GETCHAIN ${family ?? 'all'}`)).map((m) => decodeChain(m.payload));
+  }
+
+  /**
+   * The rules of one table, or of one chain of it, in chain order with their handles —
+   * one dump the kernel filters: like `nft -a list chain FAMILY TABLE CHAIN` (rules only).
+   * An empty list when the table or chain does not exist.
+   */
+  async listRules(family: Family, table: string, chain?: string): Promise<NftRule[]> {
+    familyProto(family, 'family');
+    checkName(table, 'table');
+    if (chain !== undefined) checkName(chain, 'chain');
+    try {
+      const msgs = await this.dump(C.NFT_MSG_GETRULE, family, `NFT_MSG_GETRULE ${family} ${table}${chain === undefined ? '' : `/${chain}`}`, (w) => {
+        w.attrString(C.NFTA_RULE_TABLE, table);
+        if (chain !== undefined) w.attrString(C.NFTA_RULE_CHAIN, chain);
+      });
+      return msgs.map((m) => decodeRule(m.payload));
+    } catch (err) {
+      if (err instanceof NetlinkError && err.code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+
   private async dumpElements(family: Family, table: string, set: string, shape: SetShape): Promise<SetElement[]> {
     const msgs = await this.dump(C.NFT_MSG_GETSETELEM, family, `NFT_MSG_GETSETELEM ${family} ${table}/${set}`, (w) => {
       w.attrString(C.NFTA_SET_ELEM_LIST_TABLE, table);
@@ -212,7 +290,9 @@ export { Transaction };
 export type { CommitResult, CreatedRule, ElementsSpec, TransactionOptions } from './transaction.js';
 export type { NftTable, TableFlag, TableSpec } from './table.js';
 export type { ChainHook, ChainPolicy, ChainSpec, ChainType, NftChain } from './chain.js';
-export type { ExpressionInput, NftRule, RuleSpec } from './rule.js';
+export type { ExpressionInput, NftRule, RuleCompat, RuleSpec } from './rule.js';
+export { iptablesAcceptRule, iptablesComment } from './iptables.js';
+export type { IptablesAcceptSpec } from './iptables.js';
 export type { NftSet, SetFlag, SetFlagRead, SetSpec } from './set.js';
 export type { SetElement, SetKey } from './elements.js';
 export type { KeyType, SetValue } from './datatypes.js';

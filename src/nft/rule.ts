@@ -6,7 +6,18 @@
  */
 import { ValidationError } from '../errors.js';
 import type { Writer } from '../netlink/writer.js';
-import { NFTA_RULE_CHAIN, NFTA_RULE_EXPRESSIONS, NFTA_RULE_HANDLE, NFTA_RULE_POSITION, NFTA_RULE_TABLE, NFTA_RULE_USERDATA } from './constants.js';
+import {
+  NFTA_RULE_CHAIN,
+  NFTA_RULE_COMPAT,
+  NFTA_RULE_COMPAT_FLAGS,
+  NFTA_RULE_COMPAT_PROTO,
+  NFTA_RULE_EXPRESSIONS,
+  NFTA_RULE_HANDLE,
+  NFTA_RULE_POSITION,
+  NFTA_RULE_TABLE,
+  NFTA_RULE_USERDATA,
+} from './constants.js';
+import { checkUint } from './expr/common.js';
 import { type Expression, decodeExpressions, encodeExpression } from './expr/index.js';
 import { type Family, checkName, parsePayload } from './family.js';
 import { checkHandle, handleOf } from './handle.js';
@@ -14,6 +25,15 @@ import { NFTNL_UDATA_RULE_COMMENT, commentUdata, readComment } from './udata.js'
 
 /** A rule's expressions as given: expressions, or lists of them (what the builder returns), flattened in order. */
 export type ExpressionInput = Expression | readonly Expression[];
+
+/**
+ * NFTA_RULE_COMPAT: the x_tables protocol and flags iptables-nft attaches to a rule with
+ * xt matches (`-p tcp` → proto 6; flags NFT_RULE_COMPAT_F_INV for `! -p`).
+ */
+export interface RuleCompat {
+  proto: number;
+  flags: number;
+}
 
 /** A rule to add: like `nft add rule FAMILY TABLE CHAIN EXPRESSIONS [comment "..."]`. */
 export interface RuleSpec {
@@ -28,6 +48,8 @@ export interface RuleSpec {
    * (nft's `position HANDLE`). Without it, add appends and insert prepends.
    */
   position?: number;
+  /** NFTA_RULE_COMPAT, as iptables-nft writes it for rules with xt matches (see {@link RuleCompat}). */
+  compat?: RuleCompat;
 }
 
 /** A rule read back from the kernel. */
@@ -40,6 +62,8 @@ export interface NftRule {
   comment?: string;
   /** User data that is not a comment nft wrote (another tool's), kept as bytes. */
   userdata?: Uint8Array;
+  /** NFTA_RULE_COMPAT, when the rule has it (iptables-nft rules with xt matches). */
+  compat?: RuleCompat;
 }
 
 /** Flattens builder output into one expression list. */
@@ -70,6 +94,13 @@ export function encodeRule(w: Writer, r: RuleSpec, expressions: readonly Express
     encodeExpression(w, e, `${field}.expressions[${i}]`);
   });
   w.endNest(list);
+  if (r.compat !== undefined) {
+    if (!r.compat || typeof r.compat !== 'object') throw new ValidationError(`${field}.compat`, 'must be { proto, flags }');
+    const c = w.beginNest(NFTA_RULE_COMPAT);
+    w.attrBe32(NFTA_RULE_COMPAT_PROTO, checkUint(r.compat.proto, `${field}.compat.proto`));
+    w.attrBe32(NFTA_RULE_COMPAT_FLAGS, checkUint(r.compat.flags, `${field}.compat.flags`));
+    w.endNest(c);
+  }
   if (r.comment !== undefined) w.attrBytes(NFTA_RULE_USERDATA, commentUdata(NFTNL_UDATA_RULE_COMMENT, r.comment, `${field}.comment`));
   return offsets;
 }
@@ -92,6 +123,8 @@ export function decodeRule(payload: Buffer): NftRule {
     handle: handleOf(a.be64(NFTA_RULE_HANDLE)),
     expressions: exprs ? decodeExpressions(exprs) : [],
   };
+  const compat = a.nested(NFTA_RULE_COMPAT);
+  if (compat) r.compat = { proto: compat.be32(NFTA_RULE_COMPAT_PROTO) ?? 0, flags: compat.be32(NFTA_RULE_COMPAT_FLAGS) ?? 0 };
   const udata = a.get(NFTA_RULE_USERDATA);
   const comment = readComment(udata, NFTNL_UDATA_RULE_COMMENT);
   if (comment !== undefined) r.comment = comment;

@@ -19,6 +19,7 @@ import { type Limit, limit } from './limit.js';
 import { type Log, log } from './log.js';
 import { type Lookup, lookup } from './lookup.js';
 import { type Masq, masq } from './masq.js';
+import { type Match, match } from './match.js';
 import { type Meta, meta } from './meta.js';
 import { type Nat, nat } from './nat.js';
 import { type Notrack, notrack } from './notrack.js';
@@ -29,7 +30,7 @@ import { type Redir, redir } from './redir.js';
 import { type Reject, reject } from './reject.js';
 
 export type { AnonymousSet, Lookup } from './lookup.js';
-export type { Bitwise, Cmp, Counter, Ct, Fib, Immediate, Limit, Log, Masq, Meta, Nat, Notrack, Payload, Range, Raw, Redir, Reject };
+export type { Bitwise, Cmp, Counter, Ct, Fib, Immediate, Limit, Log, Masq, Match, Meta, Nat, Notrack, Payload, Range, Raw, Redir, Reject };
 export type { CmpOp } from './cmp.js';
 export type { CtKey } from './ct.js';
 export type { FibAddrType, FibFlag } from './fib.js';
@@ -56,6 +57,7 @@ export type Expression =
   | Limit
   | Log
   | Notrack
+  | Match
   | Raw;
 
 /** Expression kinds that have a codec (every kind but `raw`). */
@@ -79,6 +81,7 @@ const CODECS: { [K in ModelledKind]: ExprCodec<Extract<Expression, { kind: K }>>
   limit,
   log,
   notrack,
+  match,
 };
 const BY_NAME = new Map<string, ExprCodec<Expression>>(
   Object.values(CODECS).map((c) => [c.name, c as unknown as ExprCodec<Expression>]),
