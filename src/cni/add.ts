@@ -5,7 +5,11 @@
  * which DEL, CHECK and GC find it again. Nothing is left behind on failure.
  * @module
  */
-import { type BridgeNetwork, type ConnectOptions, type Endpoint, Netns, type PublishSpec, ValidationError } from '../index.js';
+import { ValidationError } from '../errors.js';
+import { Netns } from '../netns.js';
+import type { BridgeNetwork, ConnectOptions } from '../network/bridge-network.js';
+import type { Endpoint } from '../network/endpoint.js';
+import type { PublishSpec } from '../network/ports.js';
 import { type Addr, formatAddr } from './address.js';
 import { type NetConf, wantsDefaultRoute } from './config.js';
 import { type CniEnv, ownerOf } from './env.js';

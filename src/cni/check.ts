@@ -5,7 +5,9 @@
  * routes, the host-side veth on the bridge, and the published ports.
  * @module
  */
-import type { BridgeNetwork, Endpoint, Netns } from '../index.js';
+import type { Netns } from '../netns.js';
+import type { BridgeNetwork } from '../network/bridge-network.js';
+import type { Endpoint } from '../network/endpoint.js';
 import type { NetConf } from './config.js';
 import { type CniEnv, ownerOf } from './env.js';
 import { CNI_ERR, CniError } from './errors.js';

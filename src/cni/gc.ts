@@ -6,7 +6,7 @@
  * leftovers of crashed calls (netplumb's cleanup) go too.
  * @module
  */
-import { cleanupNetworks } from '../index.js';
+import { cleanupNetworks } from '../network/cleanup.js';
 import type { BaseConf } from './config.js';
 import { ownerOf } from './env.js';
 import { CNI_ERR, CniError } from './errors.js';

@@ -2,7 +2,9 @@
  * CNI plugin entry (`netplumb-cni`): reads CNI_COMMAND and the configuration on stdin,
  * runs the verb, prints the result (or the spec's error JSON) on stdout and exits. Logs go
  * to stderr only. VERSION and malformed calls load neither the library nor the addon; each
- * verb's module is imported only when that verb runs, to keep the start-up short.
+ * verb's module is imported only when that verb runs, to keep the start-up short. The verbs
+ * use only what src/index.ts exports, imported from the modules that define it, so that a
+ * call does not also load the parts of the library it never uses (the DNS resolver ...).
  * @module
  */
 import { writeSync } from 'node:fs';

@@ -4,7 +4,8 @@
  * the loser's create fails with "already exists" and it opens the winner's network.
  * @module
  */
-import { BridgeNetwork, type BridgeNetworkOptions, NetplumbError } from '../index.js';
+import { NetplumbError } from '../errors.js';
+import { BridgeNetwork, type BridgeNetworkOptions } from '../network/bridge-network.js';
 import type { NetConf } from './config.js';
 import { CNI_ERR, CniError } from './errors.js';
 

@@ -8,7 +8,8 @@
  * @module
  */
 import { accessSync, constants } from 'node:fs';
-import { Netns, type Ruleset } from '../index.js';
+import { Netns } from '../netns.js';
+import type { Ruleset } from '../nft/index.js';
 import { CNI_ERR, CniError } from './errors.js';
 
 /** netplumb's own table (the network layer's rules live there). */
