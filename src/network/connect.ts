@@ -32,7 +32,7 @@ import { Endpoint, isGone } from './endpoint.js';
 import { elements, hostIfnameOf } from './endpoints.js';
 import { currentHolder, mayBeInProgress } from './holder.js';
 import { checkHost, contains, formatAddress, hostCount, macFromIPv4, nextHost, parseAddress } from './ipam.js';
-import { type ConnectOptions, bool, checkObject, checkOwner } from './options.js';
+import { type ConnectOptions, bool, checkNames, checkObject, checkOwner } from './options.js';
 import { PortAllocatedError, type PublishedPort, normalizePublish, portElements } from './ports.js';
 import { type EndpointReservation, boundsOf, hostPortElement, reserveEndpoint } from './reservation.js';
 import { FAMILY, SETS, TABLE } from './ruleset.js';
@@ -62,6 +62,7 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
   if (options.ipv4 !== undefined) checkHost(net.s4, net.gw4, (fixed.ipv4 = parseAddress(options.ipv4, 'ipv4', 4).value), 'ipv4');
   if (options.ipv6 !== undefined && net.s6) checkHost(net.s6, net.gw6, (fixed.ipv6 = parseAddress(options.ipv6, 'ipv6', 6).value), 'ipv6');
   const owner = options.owner === undefined ? undefined : checkOwner(options.owner);
+  const names = checkNames(options.name, options.aliases);
   let ifname = options.ifname === undefined ? undefined : checkIfname(options.ifname, 'ifname');
   const defaultRouteOpt = options.defaultRoute === undefined ? undefined : bool(options.defaultRoute, 'defaultRoute', false);
   if (defaultRouteOpt && net.internal) throw new ValidationError('defaultRoute', `network ${net.name} is internal: it has no way out`);
@@ -121,6 +122,7 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
         mac: fixed.mac ?? macFromIPv4(candidate),
         ports: portElements(fixed.ports, ipv4, ipv6),
         ...(owner !== undefined ? { owner } : {}),
+        ...(names.length ? { names } : {}),
       };
       if (fixed.ports.length) fault('connect:publish');
       const tx = net.netns.nft.transaction();
@@ -197,6 +199,7 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
     return new Endpoint(net, {
       id,
       ...(owner !== undefined ? { owner } : {}),
+      ...(names.length ? { names } : {}),
       ifname: ifn,
       hostIfname,
       ipv4: r.ipv4,

@@ -107,6 +107,7 @@ export async function readEndpoints<T>(net: BridgeNetwork, filter: EndpointFilte
       make({
         id,
         ...(f.anchor.owner !== undefined ? { owner: f.anchor.owner } : {}),
+        ...(f.anchor.names ? { names: f.anchor.names } : {}),
         ifname: tag?.if ?? f.anchor.ifname ?? 'eth0',
         hostIfname: hostIfnameOf(id),
         ipv4: f.ipv4,
