@@ -5,7 +5,7 @@
  * written it, and it only touches the tables a caller names.
  * @module
  */
-import { NetlinkError, NetplumbError, ValidationError } from '../errors.js';
+import { DecodeError, NetlinkError, NetplumbError, ValidationError } from '../errors.js';
 import { Batch, type Reply } from '../netlink/batch.js';
 import type { NetlinkConnection } from '../netlink/connection.js';
 import { NFNL_SUBSYS_NFTABLES, NLM_F_ACK, NLM_F_DUMP } from '../netlink/constants.js';
@@ -220,16 +220,28 @@ export class Nft {
     }
   }
 
+  /**
+   * An element dump that spans several messages resumes by position, so a transaction
+   * committed between two of them can tear an interval set's start from its end (the
+   * kernel does not flag it as interrupted): such a dump is read again.
+   */
   private async dumpElements(family: Family, table: string, set: string, shape: SetShape): Promise<SetElement[]> {
-    const msgs = await this.dump(C.NFT_MSG_GETSETELEM, family, `NFT_MSG_GETSETELEM ${family} ${table}/${set}`, (w) => {
-      w.attrString(C.NFTA_SET_ELEM_LIST_TABLE, table);
-      w.attrString(C.NFTA_SET_ELEM_LIST_SET, set);
-    });
-    const raw = msgs.flatMap((m) => {
-      const list = parsePayload(m.payload).attrs.get(C.NFTA_SET_ELEM_LIST_ELEMENTS);
-      return list ? decodeElementList(list) : [];
-    });
-    return decodeElements(shape, raw);
+    for (let attempt = 1; ; attempt++) {
+      const before = shape.interval ? await this.generation() : 0;
+      const msgs = await this.dump(C.NFT_MSG_GETSETELEM, family, `NFT_MSG_GETSETELEM ${family} ${table}/${set}`, (w) => {
+        w.attrString(C.NFTA_SET_ELEM_LIST_TABLE, table);
+        w.attrString(C.NFTA_SET_ELEM_LIST_SET, set);
+      });
+      const raw = msgs.flatMap((m) => {
+        const list = parsePayload(m.payload).attrs.get(C.NFTA_SET_ELEM_LIST_ELEMENTS);
+        return list ? decodeElementList(list) : [];
+      });
+      try {
+        return decodeElements(shape, raw);
+      } catch (e) {
+        if (!(e instanceof DecodeError) || attempt >= LIST_RETRIES || (await this.generation()) === before) throw e;
+      }
+    }
   }
 
   /**
