@@ -44,9 +44,9 @@ export interface EndpointInit {
   owner?: string;
   ifname: string;
   hostIfname: string;
-  ipv4: string;
+  ipv4?: string;
   ipv6?: string;
-  prefixLength: number;
+  prefixLength?: number;
   prefixLength6?: number;
   mac: string;
   gateway?: string;
@@ -76,12 +76,12 @@ export class Endpoint {
   readonly ifname: string;
   /** The host-side veth, a port of the bridge. */
   readonly hostIfname: string;
-  /** IPv4 address (no prefix). */
-  readonly ipv4: string;
-  /** IPv6 address (no prefix), on dual-stack networks. */
+  /** IPv4 address (no prefix); undefined on IPv6-only networks. */
+  readonly ipv4: string | undefined;
+  /** IPv6 address (no prefix), on dual-stack and IPv6-only networks. */
   readonly ipv6: string | undefined;
   /** Prefix length of the IPv4 subnet. */
-  readonly prefixLength: number;
+  readonly prefixLength: number | undefined;
   /** Prefix length of the IPv6 subnet. */
   readonly prefixLength6: number | undefined;
   /** MAC address of {@link ifname}. */
@@ -163,8 +163,7 @@ export class Endpoint {
       netnsInode: this.netnsInode,
       ifname: this.ifname,
       hostIfname: this.hostIfname,
-      ipAddress: this.ipv4,
-      ipPrefixLen: this.prefixLength,
+      ...(this.ipv4 !== undefined ? { ipAddress: this.ipv4, ipPrefixLen: this.prefixLength as number } : {}),
       ...(this.gateway !== undefined ? { gateway: this.gateway } : {}),
       ...(this.ipv6 !== undefined ? { globalIPv6Address: this.ipv6, globalIPv6PrefixLen: this.prefixLength6 as number } : {}),
       ...(this.gateway6 !== undefined ? { ipv6Gateway: this.gateway6 } : {}),

@@ -15,8 +15,9 @@ const ALIAS_MAX = 255;
 /** What a bridge's alias records about its network. */
 export interface NetworkTag {
   name: string;
-  subnet: string;
-  gateway: string;
+  /** IPv4 subnet (none on IPv6-only networks). */
+  subnet?: string;
+  gateway?: string;
   subnet6?: string;
   gateway6?: string;
   mtu?: number;
@@ -67,7 +68,7 @@ export function networkAlias(tag: NetworkTag): string {
 /** The network a bridge alias describes, or undefined when it is not netplumb's. */
 export function parseNetworkAlias(alias: string | undefined): NetworkTag | undefined {
   const t = decode<NetworkTag>(NETWORK_PREFIX, alias);
-  return t && typeof t.name === 'string' && typeof t.subnet === 'string' ? t : undefined;
+  return t && typeof t.name === 'string' && (typeof t.subnet === 'string' || typeof t.subnet6 === 'string') ? t : undefined;
 }
 
 /** The host-side veth alias for an endpoint; drops the namespace name if it does not fit. */
