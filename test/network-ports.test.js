@@ -135,19 +135,23 @@ ptest('IPv6-only network: created with subnet6 alone; containers talk, a publish
   t.is(ipJsonLinks(l.hostName).filter((n) => n.startsWith('veth') || n.startsWith('np-')).length, 0);
 });
 
-ptest('IPv6 host address: hostIp on one IPv6 address (and ::1) reaches a dual-stack container at once; reservations overlap as IPv4 ones do', async (t) => {
+ptest('IPv6 host address: hostIp on one IPv6 address reaches a dual-stack container; reservations overlap as IPv4 ones do; ::1 is refused', async (t) => {
   const l = await lab(t);
   const net = await l.network({ name: 'h6', subnet: '172.29.3.0/24', subnet6: 'fd00:2a::/64' });
   const a = await l.container();
-  const ea = await net.connect(a, { publish: [{ hostIp: HOST_ADDR6, hostPort: 8080, containerPort: 80 }, { hostIp: '::1', hostPort: 8081, containerPort: 80 }] });
+  await t.throwsAsync(net.connect(a, { publish: [{ hostIp: '::1', hostPort: 8081, containerPort: 80 }] }), { instanceOf: ValidationError, message: /IPv6 loopback/ });
+  const ea = await net.connect(a, { publish: [{ hostIp: HOST_ADDR6, hostPort: 8080, containerPort: 80 }, { hostIp: HOST_ADDR6, hostPort: 8081, containerPort: 80, protocol: 'udp' }] });
   await whoamiServer(t, a, 80, '::');
   t.is(await request(l.outside, HOST_ADDR6, 8080, 5000), OUTSIDE_ADDR6);
-  t.is(await request(l.host, '::1', 8081), 'fd00:2a::1', 'from the host\'s ::1, masqueraded to the gateway');
+  const u = await a.udpSocket({ port: 80, family: 6 });
+  u.on('message', (m, r) => u.send(r.address, r.port, r.address));
+  t.teardown(() => u.close());
+  t.is(await udpRequest(l.outside, HOST_ADDR6, 8081), OUTSIDE_ADDR6, 'udp too');
   // Only on that address: not on the IPv4 one, nor on the other family's any.
   const again = await request(l.outside, HOST_ADDR, 8080, 1000).catch(() => 'refused');
   t.is(again, 'refused');
-  t.deepEqual(ea.inspect().ports['80/tcp'], [{ hostIp: HOST_ADDR6, hostPort: 8080 }, { hostIp: '::1', hostPort: 8081 }]);
-  t.deepEqual((await net.endpoints({ netns: a }))[0].ports.map((p) => p.hostIp).sort(), ['2001:db8:1::128', '::1']);
+  t.deepEqual(ea.inspect().ports, { '80/tcp': [{ hostIp: HOST_ADDR6, hostPort: 8080 }], '80/udp': [{ hostIp: HOST_ADDR6, hostPort: 8081 }] });
+  t.deepEqual((await net.endpoints({ netns: a }))[0].ports.map((p) => `${p.hostIp}:${p.hostPort}`).sort(), ['2001:db8:1::128:8080', '2001:db8:1::128:8081']);
 
   // Held in hostports6: every address on 8080 overlaps, another IPv6 address or an IPv4 one does not.
   const b = await l.container();
@@ -155,7 +159,7 @@ ptest('IPv6 host address: hostIp on one IPv6 address (and ::1) reaches a dual-st
   await t.throwsAsync(net.connect(b, { publish: [{ hostIp: HOST_ADDR6, hostPort: 8080, containerPort: 80 }] }), { instanceOf: PortAllocatedError });
   const eb = await net.connect(b, { publish: [{ hostIp: HOST_ADDR, hostPort: 8080, containerPort: 80 }, { hostIp: 'fd00:2a::1', hostPort: 8080, containerPort: 80 }] });
   t.is(eb.ports.length, 2);
-  t.true(JSON.stringify(elems(l.hostName, 'hostports6')).includes('2001:db8:1::128'));
+  t.true(JSON.stringify(elems(l.hostName, 'hostports6')).includes(`ep=${ea.id}`));
   await ea.remove();
   await eb.remove();
   t.deepEqual(elems(l.hostName, 'hostports6'), [], 'released');

@@ -34,7 +34,7 @@ import { currentHolder, mayBeInProgress } from './holder.js';
 import { checkHost, contains, formatAddress, hostCount, macFromIPv4, nextHost, parseAddress } from './ipam.js';
 import { type ConnectOptions, bool, checkObject, checkOwner } from './options.js';
 import { type HeldBinding, PortAllocatedError, type PortRequest, type PublishedPort, bindingsOverlap, choosePorts, heldBindings, needsChoice, normalizePublish, parsePortRange, portElements } from './ports.js';
-import { type EndpointReservation, reserveEndpoint } from './reservation.js';
+import { type EndpointReservation, hostIp6Digest, reserveEndpoint } from './reservation.js';
 import { FAMILY, SETS, TABLE } from './ruleset.js';
 import { type EndpointTag, endpointAlias, parseComment, parseEndpointAlias } from './tag.js';
 
@@ -116,7 +116,7 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       if (v6 === null) continue; // the IPv6 twin of this address is the IPv6 gateway
       const ipv6 = v6 === undefined ? undefined : formatAddress(6, v6);
       // Ephemeral host ports: chosen among those the kernel holds for no one, again after a lost race.
-      ports = ephemeral ? choosePorts(fixed.ports, await readHeld(net), ephemeral) : choosePorts(fixed.ports, [], [1, 1]);
+      ports = ephemeral ? choosePorts(fixed.ports, await readHeld(net), ephemeral, hostIp6Digest) : choosePorts(fixed.ports, [], [1, 1], hostIp6Digest);
       const attempt1: EndpointReservation = {
         network: net.name,
         bridge: net.bridge,
@@ -276,7 +276,7 @@ async function diagnose(net: BridgeNetwork, err: unknown, r: EndpointReservation
   if (ports.length) {
     const held = await readHeld(net);
     for (const [i, p] of ports.entries()) {
-      if (!held.some((h) => bindingsOverlap(h, p))) continue;
+      if (!held.some((h) => bindingsOverlap(h, p, hostIp6Digest))) continue;
       // A port netplumb chose is chosen again; one the caller asked for is theirs to change.
       if (fixed.ports[i]?.hostPort === undefined) return;
       throw new PortAllocatedError(p, err);

@@ -37,8 +37,9 @@ export interface PublishSpec {
   protocol?: 'tcp' | 'udp';
   /**
    * Publish only on this host address, IPv4 or IPv6 (an IPv6 one needs an IPv6 container
-   * address: the kernel does not translate IPv6 to IPv4). Default: every local address,
-   * IPv4 and IPv6 (or the network's `hostIp`).
+   * address: the kernel does not translate IPv6 to IPv4; and not `::1`: the kernel does not
+   * forward IPv6 loopback traffic). Default: every local address, IPv4 and IPv6 (or the
+   * network's `hostIp`); `0.0.0.0` and `::` mean the same.
    */
   hostIp?: string;
 }
@@ -118,6 +119,11 @@ export function normalizePublish(publish: unknown, defaultHostIp: string | undef
         if (a.family === 6 && !families.ipv6) {
           throw new ValidationError(`${f}.hostIp`, `${String(hostIpText)} is an IPv6 address and the network has no IPv6 subnet: the kernel does not translate IPv6 to IPv4 (Docker's userland proxy does); publish on an IPv4 address or give the network subnet6`);
         }
+        if (a.family === 6 && a.value === 1n) {
+          // After the DNAT the reply comes back from the bridge to ::1, and IPv6 has no
+          // route_localnet: the kernel drops it as a martian.
+          throw new ValidationError(`${f}.hostIp`, '::1: the kernel cannot forward IPv6 loopback traffic to a container (IPv6 has no route_localnet; Docker uses its userland proxy for it); publish on another host address, or on 127.0.0.1');
+        }
         if (a.family === 4 && !families.ipv4) {
           throw new ValidationError(`${f}.hostIp`, `${String(hostIpText)} is an IPv4 address and the network is IPv6-only: the kernel does not translate IPv4 to IPv6`);
         }
@@ -176,15 +182,22 @@ export function parsePortRange(text: string): [number, number] {
 export interface HeldBinding {
   protocol: 'tcp' | 'udp';
   hostPort: number;
-  /** Undefined: every address. */
+  /** Undefined: every address; an IPv4 address; or `#` and the hex digest of an IPv6 one (reservation.ts). */
   hostIp?: string;
 }
 
+/** How a binding's host address is compared with a held one: IPv6 addresses by their digest. */
+function addressKey(hostIp: string | undefined, digest6: (address: string) => Uint8Array): string | undefined {
+  if (hostIp === undefined || hostIp === ANY) return undefined;
+  if (hostIp.startsWith('#') || !hostIp.includes(':')) return hostIp;
+  return `#${Buffer.from(digest6(hostIp)).toString('hex')}`;
+}
+
 /** Whether two bindings of one port would both answer some address. */
-export function bindingsOverlap(a: { protocol: string; hostPort: number; hostIp?: string }, b: { protocol: string; hostPort: number; hostIp?: string }): boolean {
+export function bindingsOverlap(a: HeldBinding, b: HeldBinding, digest6: (address: string) => Uint8Array): boolean {
   if (a.protocol !== b.protocol || a.hostPort !== b.hostPort) return false;
-  const ia = a.hostIp === ANY ? undefined : a.hostIp;
-  const ib = b.hostIp === ANY ? undefined : b.hostIp;
+  const ia = addressKey(a.hostIp, digest6);
+  const ib = addressKey(b.hostIp, digest6);
   return ia === undefined || ib === undefined || ia === ib;
 }
 
@@ -193,8 +206,8 @@ export function bindingsOverlap(a: { protocol: string; hostPort: number; hostIp?
  * range (`ephemeral` when it has none), the first port whose binding overlaps nothing in
  * `held` nor another choice of this call. Throws PortAllocatedError when a range is full.
  */
-export function choosePorts(requests: readonly PortRequest[], held: readonly HeldBinding[], ephemeral: [number, number]): PublishedPort[] {
-  const taken: Array<{ protocol: string; hostPort: number; hostIp?: string }> = [...held];
+export function choosePorts(requests: readonly PortRequest[], held: readonly HeldBinding[], ephemeral: [number, number], digest6: (address: string) => Uint8Array): PublishedPort[] {
+  const taken: HeldBinding[] = [...held];
   for (const r of requests) if (r.hostPort !== undefined) taken.push({ protocol: r.protocol, hostPort: r.hostPort, hostIp: r.hostIp });
   return requests.map((r) => {
     if (r.hostPort !== undefined) return { protocol: r.protocol, hostIp: r.hostIp, hostPort: r.hostPort, containerPort: r.containerPort };
@@ -206,7 +219,7 @@ export function choosePorts(requests: readonly PortRequest[], held: readonly Hel
     for (let i = 0; i < n; i++) {
       const hostPort = lo + ((start + i) % n);
       const p = { protocol: r.protocol, hostIp: r.hostIp, hostPort, containerPort: r.containerPort };
-      if (taken.some((t) => bindingsOverlap(t, p))) continue;
+      if (taken.some((t) => bindingsOverlap(t, p, digest6))) continue;
       taken.push(p);
       return p;
     }
@@ -214,23 +227,19 @@ export function choosePorts(requests: readonly PortRequest[], held: readonly Hel
   });
 }
 
-/** The bindings held in the kernel, from the elements of `hostports` and `hostports6`. */
+/** The bindings held in the kernel, from the elements of `hostports` and `hostports6` (both: proto, port, then an address or its digest). */
 export function heldBindings(hostports: readonly SetElement[], hostports6: readonly SetElement[]): HeldBinding[] {
   const out: HeldBinding[] = [];
-  for (const e of hostports) {
-    if (typeof e.key !== 'string') continue;
-    const v = parseAddress(e.key.split('/')[0], 'key', 6).value;
-    const protocol = Number((v >> 112n) & 0xffn) === 17 ? 'udp' : 'tcp';
-    const hostPort = Number((v >> 96n) & 0xffffn);
-    const any = e.keyEnd !== undefined ? e.keyEnd !== e.key : e.key.includes('/');
-    out.push({ protocol, hostPort, ...(any ? {} : { hostIp: formatAddress(4, v & 0xffffffffn) }) });
-  }
-  for (const e of hostports6) {
-    if (!Array.isArray(e.key)) continue;
-    const [proto, port, addr] = e.key as Array<string | number>;
-    const end = Array.isArray(e.keyEnd) ? (e.keyEnd as Array<string | number>)[2] : undefined;
-    const any = (end !== undefined && end !== addr) || String(addr).includes('/');
-    out.push({ protocol: proto === 'udp' || proto === 17 ? 'udp' : 'tcp', hostPort: Number(port), ...(any ? {} : { hostIp: String(addr) }) });
+  for (const [family, list] of [[4, hostports], [6, hostports6]] as const) {
+    for (const e of list) {
+      if (typeof e.key !== 'string') continue;
+      const v = parseAddress(e.key.split('/')[0], 'key', 6).value;
+      const protocol = Number((v >> 112n) & 0xffn) === 17 ? 'udp' : 'tcp';
+      const hostPort = Number((v >> 96n) & 0xffffn);
+      const any = e.keyEnd !== undefined ? e.keyEnd !== e.key : e.key.includes('/');
+      const hostIp = family === 4 ? formatAddress(4, v & 0xffffffffn) : `#${(v & ((1n << 96n) - 1n)).toString(16).padStart(24, '0')}`;
+      out.push({ protocol, hostPort, ...(any ? {} : { hostIp }) });
+    }
   }
   return out;
 }

@@ -14,7 +14,7 @@
  * | IPv4 / IPv6 address | `addrs4` / `addrs6` | the address | subnets do not overlap, so one set serves all |
  * | MAC | `macs` | the address | |
  * | host port | `hostports` (interval) | proto . port . IPv4 host address; every address is a range | a specific address inside an "any" range, or the reverse, overlaps: EEXIST, as Docker refuses the pair |
- * | host port on IPv6 | `hostports6` (concatenated interval) | proto . port . IPv6 host address; "every address" also holds the range of all of them | the same overlap, for IPv6 host addresses |
+ * | host port on IPv6 | `hostports6` (interval) | proto . port . 96 bits of SHA-256(IPv6 host address); "every address" also holds the range of all of them | the same overlap, for IPv6 host addresses (an address does not fit beside proto and port in 16 bytes; a concatenated set would not see a range enclose a point) |
  * | interface name in a namespace | the link itself | ifname | the kernel refuses a second link of that name |
  * | default route of a namespace | the route itself | 0.0.0.0/0 | NLM_F_EXCL |
  *
@@ -28,7 +28,7 @@
 import { createHash } from 'node:crypto';
 import type { SetElement, Transaction } from '../nft/index.js';
 import { formatIp } from '../rtnl/ip.js';
-import { lastAddress, parseAddress, parseSubnet } from './ipam.js';
+import { formatAddress, lastAddress, parseAddress, parseSubnet } from './ipam.js';
 import { PORT_MAPS, type PortElement, SETS, elementsOf, portElement, publishedElement } from './ruleset.js';
 import { type Holder, endpointComment, networkComment } from './tag.js';
 
@@ -62,13 +62,30 @@ export function hostPortElement(p: { protocol: 'tcp' | 'udp'; hostPort: number; 
 }
 
 /**
- * The `hostports6` element of one host binding: proto . port . IPv6 address, and for
- * "every address" the range over all IPv6 addresses (held beside the IPv4 range of
- * `hostports`, so that a binding on one IPv6 address and one on every address overlap).
+ * The `hostports6` element of one host binding: proto (2 bytes), port (2), then the first
+ * 12 bytes of SHA-256 of the IPv6 host address (collisions: 2^-96), and for "every
+ * address" the range over all of them — held beside the IPv4 range of `hostports`, so a
+ * binding on one IPv6 address and one on every address overlap, either way round. (A
+ * concatenated proto . port . address set would hold the address whole, but the kernel's
+ * pipapo backend only checks a new range's ends, so a range enclosing a point would pass.)
  */
 export function hostPort6Element(p: { protocol: 'tcp' | 'udp'; hostPort: number; hostIp?: string | undefined }, comment: string): SetElement {
-  if (p.hostIp !== undefined) return { key: [p.protocol, p.hostPort, p.hostIp], comment };
-  return { key: [p.protocol, p.hostPort, '::'], keyEnd: [p.protocol, p.hostPort, 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'], comment };
+  const key = new Uint8Array(16);
+  key[1] = PROTO[p.protocol];
+  key[2] = p.hostPort >> 8;
+  key[3] = p.hostPort & 0xff;
+  if (p.hostIp !== undefined) {
+    key.set(hostIp6Digest(p.hostIp), 4);
+    return { key: formatIp(key), comment };
+  }
+  const end = key.slice();
+  end.fill(0xff, 4);
+  return { key: formatIp(key), keyEnd: formatIp(end), comment };
+}
+
+/** The 12 bytes standing for an IPv6 host address in `hostports6`. */
+export function hostIp6Digest(address: string): Uint8Array {
+  return createHash('sha256').update(formatAddress(6, parseAddress(address, 'hostIp', 6).value)).digest().subarray(0, 12);
 }
 
 /** First and last address of an interval element as read back (a prefix, a range, or one address). */

@@ -20,7 +20,7 @@
  *   set addrs6    { type ipv6_addr }
  *   set macs      { type ether_addr }
  *   set hostports { type ipv6_addr; flags interval } # proto . port . host address (a range for "any")
- *   set hostports6 { type inet_proto . inet_service . ipv6_addr; flags interval } # IPv6 host addresses ("any": all)
+ *   set hostports6 { type ipv6_addr; flags interval } # proto . port . digest of an IPv6 host address ("any": all)
  *   map ports4      { type inet_proto . inet_service : ipv4_addr . inet_service }   # any local address
  *   map ports4_addr { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service }
  *   map ports6                                                                     # any, IPv6
@@ -89,7 +89,7 @@ const SET_TYPES: Record<string, SetTypes> = {
   [SETS.addrs6]: { keyType: 'ipv6_addr' },
   [SETS.macs]: { keyType: 'ether_addr' },
   [SETS.hostports]: { keyType: 'ipv6_addr', interval: true },
-  [SETS.hostports6]: { keyType: ['inet_proto', 'inet_service', 'ipv6_addr'], interval: true },
+  [SETS.hostports6]: { keyType: 'ipv6_addr', interval: true },
   [PORT_MAPS[4].any]: { keyType: ['inet_proto', 'inet_service'], dataType: ['ipv4_addr', 'inet_service'] },
   [PORT_MAPS[4].addr]: { keyType: ['ipv4_addr', 'inet_proto', 'inet_service'], dataType: ['ipv4_addr', 'inet_service'] },
   [PORT_MAPS[6].any]: { keyType: ['inet_proto', 'inet_service'], dataType: ['ipv6_addr', 'inet_service'] },
@@ -183,8 +183,6 @@ export function addNetworkRules(tx: Transaction, n: NetworkRules): void {
   // The host connecting to 127.0.0.1:PORT reaches the container from a loopback source,
   // which must not leave the host: masquerade it to the bridge address (route_localnet is on).
   if (n.subnet) rule('postrouting', [v4, meta.oifname.eq(n.bridge), ip.saddr.in('127.0.0.0/8'), masquerade()].flat());
-  // The same for [::1]:PORT: a loopback source may never leave the host (RFC 4291).
-  if (n.subnet6) rule('postrouting', [v6, meta.oifname.eq(n.bridge), ip6.saddr.eq('::1'), masquerade()].flat());
 
   // Isolation between netplumb networks, like Docker's DOCKER-ISOLATION chains.
   rule('isolation', [meta.iifname.eq(n.bridge), meta.oifname.ne(n.bridge), meta.oifname.in(`@${SETS.bridges}`), drop()].flat());
