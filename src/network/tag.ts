@@ -108,11 +108,28 @@ export interface ParsedComment {
   ifname?: string;
   /** On an endpoint's anchor: the caller's label (`connect({ owner })`). */
   owner?: string;
+  /**
+   * On the anchor of an endpoint that has no host-side link to carry its tag (macvlan,
+   * ipvlan): set when its connect has finished — the anchor is then the tag.
+   */
+  done?: boolean;
+  /** On such an anchor: the /run/netns name of its namespace, when it has one. */
+  ns?: string;
+  /** On such an anchor: whether netplumb created the namespace (and deletes it with the endpoint). */
+  own?: boolean;
 }
 
 /** Comment on a network's rules and reservations. */
 export function networkComment(network: string, holder?: Holder): string {
   return `netplumb net=${network}${holder ? ` ${holderText(holder)}` : ''}`;
+}
+
+/**
+ * The anchor comment of a finished endpoint without a host-side link (macvlan, ipvlan):
+ * it stands for the tag, so it names no holder.
+ */
+export function doneComment(network: string, endpoint: string, a: { ifname: string; ns?: string; own: boolean; owner?: string }): string {
+  return `netplumb net=${network} ep=${endpoint} if=${a.ifname} done=1 own=${a.own ? 1 : 0}${a.ns !== undefined ? ` ns=${a.ns}` : ''}${a.owner !== undefined ? ` owner=${a.owner}` : ''}`;
 }
 
 /** Comment on an endpoint's elements; its anchor (the attachment) also names holder, interface and owner. */
@@ -147,5 +164,9 @@ export function parseComment(comment: string | undefined): ParsedComment | undef
   if (ifname) out.ifname = ifname;
   const owner = fields.get('owner');
   if (owner !== undefined) out.owner = owner;
+  if (fields.get('done') === '1') out.done = true;
+  const ns = fields.get('ns');
+  if (ns) out.ns = ns;
+  if (fields.has('own')) out.own = fields.get('own') === '1';
   return out;
 }
