@@ -47,3 +47,7 @@ export type { RuleSpec as RoutingRuleSpec, Range as RoutingRuleRange } from './r
 // --- Reliability: finding and removing leftovers (issue 7) ---
 export { cleanupNetworks } from './network/cleanup.js';
 export type { CleanupOptions, CleanupReport, EndpointLeftover } from './network/cleanup.js';
+
+// --- More of Docker's drivers (issue 14) ---
+export { MacvlanNetwork } from './network/macvlan/macvlan-network.js';
+export type { MacvlanConnectOptions, MacvlanNetworkInfo, MacvlanNetworkInspect, MacvlanNetworkOptions } from './network/macvlan/macvlan-network.js';
