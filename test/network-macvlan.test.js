@@ -3,7 +3,11 @@
 // reach them through the parent (macvlan's nature) until it has a macvlan of its own
 // there (the shim, the usual remedy). ipvlan and 802.1Q parents: this kernel lacks them,
 // so feature skips plus byte fixtures of what netplumb sends.
+import test from 'ava';
+import { readFileSync } from 'node:fs';
 import { Batch } from '../dist/netlink/batch.js';
+import { endpointLinkSpec } from '../dist/network/macvlan/connect.js';
+import { shapeOf } from '../dist/network/macvlan/options.js';
 import { MacvlanNetwork, Netns, NetlinkError, NetplumbError, ValidationError, cleanupNetworks, encodeLinkAdd } from '../dist/index.js';
 import { ip, nftJson, ptest, sh, uniqueName } from './helpers.js';
 import { request, unreachable, whoamiServer } from './network-lab.js';
@@ -203,4 +207,32 @@ ptest('ipvlan (l2, l3) and 802.1Q parents: traffic where the kernel has them, a 
   }
   t.false(hasTable(s.hostName), 'the refused creates left nothing');
   t.deepEqual(JSON.parse(sh('ip', ['-j', '-n', s.hostName, 'link', 'show'])).map((l) => l.ifname).sort(), ['lan0', 'lo']);
+});
+
+/** Attributes of an RTM_NEWLINK, order-free: IFLA_LINKINFO (18) and its IFLA_INFO_DATA (2) opened as nests, NLA_F_NESTED cleared. */
+function attrTree(buf, offset = 32, end = buf.length, depth = 0) {
+  const out = [];
+  while (offset + 4 <= end) {
+    const len = buf.readUInt16LE(offset);
+    const type = buf.readUInt16LE(offset + 2) & 0x3fff;
+    const nest = (depth === 0 && type === 18) || (depth === 1 && type === 2);
+    out.push(`${type}:${nest ? JSON.stringify(attrTree(buf, offset + 4, offset + len, depth + 1)) : buf.subarray(offset + 4, offset + len).toString('hex')}`);
+    offset += (len + 3) & ~3;
+  }
+  return out.sort();
+}
+
+test('byte fixtures: the endpoint interface netplumb creates is what `ip link add link lan0 name eth0 netns X type ipvlan|macvlan ...` sends', async (t) => {
+  const { requests } = JSON.parse(readFileSync(new URL('./fixtures/macvlan/requests.json', import.meta.url), 'utf8'));
+  for (const r of requests) {
+    const shape = shapeOf({ name: 'n', parent: 'lan0', subnet: LAN, gateway: ROUTER, internal: false, ...(r.ipvlan ? { ipvlan: r.ipvlan } : {}) }, 'npm-n');
+    const b = new Batch();
+    encodeLinkAdd(b, endpointLinkSpec(shape, 'eth0', 3, { fd: 4 }, '02:42:c6:33:64:80'));
+    const ours = b.bytes();
+    const theirs = Buffer.from(r.hex, 'hex');
+    t.is(ours.length, theirs.length, r.command);
+    // Header: length, type RTM_NEWLINK, flags REQUEST|ACK|EXCL|CREATE, ifinfomsg; seq and pid differ.
+    t.deepEqual([ours.readUInt16LE(4), ours.readUInt16LE(6), ours.subarray(16, 32)], [theirs.readUInt16LE(4), theirs.readUInt16LE(6), theirs.subarray(16, 32)], r.command);
+    t.deepEqual(attrTree(ours), attrTree(theirs), r.command);
+  }
 });

@@ -25,6 +25,8 @@ import { type EndpointReservation, reserveEndpoint } from '../reservation.js';
 import { FAMILY, SETS, TABLE, elementsOf } from '../ruleset.js';
 import { doneComment, parseComment } from '../tag.js';
 import { nextInRange, rangeSize } from './ipam.js';
+import type { MacvlanShape } from './options.js';
+import type { LinkSpec, NetnsTarget } from '../../rtnl/link.js';
 import type { MacvlanNetwork } from './macvlan-network.js';
 
 /** Options of {@link MacvlanNetwork.connect}: a bridge network's, without published ports. */
@@ -111,13 +113,8 @@ export async function connectMacvlan(net: MacvlanNetwork, netns: Netns | undefin
     // The interface, created inside the namespace in one message.
     let taken = false;
     undo.push(() => (taken ? undefined : ns.links.delete(ifn).catch((e: unknown) => { if (!isGone(e)) throw e; })));
-    const mtu = shape.tag.mtu ? { mtu: shape.tag.mtu } : {};
     await new RtnlBatch(host)
-      .linkAdd(
-        shape.tag.ipvlan
-          ? { kind: 'ipvlan', name: ifn, link: net.parentIndex, netns: ns, ...mtu, ipvlan: { mode: shape.tag.ipvlan } }
-          : { kind: 'macvlan', name: ifn, link: net.parentIndex, netns: ns, address: r.mac, ...mtu, macvlan: { mode: 'bridge' } },
-      )
+      .linkAdd(endpointLinkSpec(shape, ifn, net.parentIndex, ns, r.mac))
       .commit()
       .catch((e: unknown) => {
         taken = e instanceof NetplumbError && e.code === 'EEXIST';
@@ -181,6 +178,17 @@ export async function connectMacvlan(net: MacvlanNetwork, netns: Netns | undefin
     const v = n.shape.s6.network + (v4 - n.shape.s4.network);
     return v === n.shape.gw6 ? v + 0x10000n : v;
   }
+}
+
+/**
+ * The one RTM_NEWLINK that makes an endpoint's interface inside its namespace: a macvlan in
+ * bridge mode with the reserved MAC, or an ipvlan (which has the parent's). @internal
+ */
+export function endpointLinkSpec(shape: MacvlanShape, ifname: string, parentIndex: number, ns: NetnsTarget, mac: string): LinkSpec {
+  const mtu = shape.tag.mtu ? { mtu: shape.tag.mtu } : {};
+  return shape.tag.ipvlan
+    ? { kind: 'ipvlan', name: ifname, link: parentIndex, netns: ns, ...mtu, ipvlan: { mode: shape.tag.ipvlan, flags: 0 } }
+    : { kind: 'macvlan', name: ifname, link: parentIndex, netns: ns, address: mac, ...mtu, macvlan: { mode: 'bridge' } };
 }
 
 /** The next address to try: this process's hint, first read from the network's cursor in the kernel. */
