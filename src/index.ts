@@ -35,7 +35,7 @@ export * as netlinkConstants from './netlink/constants.js';
 export * from './rtnl/index.js';
 export * from './nft/index.js';
 export { BridgeNetwork } from './network/bridge-network.js';
-export type { BridgeNetworkOptions, ConnectOptions, EndpointFilter, NetworkInfo, NetworkInspect } from './network/bridge-network.js';
+export type { BridgeNetworkOptions, ConnectOptions, EndpointFilter, NetworkEvent, NetworkEvents, NetworkInfo, NetworkInspect } from './network/bridge-network.js';
 export { Endpoint } from './network/endpoint.js';
 export type { EndpointInspect } from './network/endpoint.js';
 export { PortAllocatedError } from './network/ports.js';
@@ -47,6 +47,21 @@ export type { RuleSpec as RoutingRuleSpec, Range as RoutingRuleRange } from './r
 // --- Reliability: finding and removing leftovers (issue 7) ---
 export { cleanupNetworks } from './network/cleanup.js';
 export type { CleanupOptions, CleanupReport, EndpointLeftover } from './network/cleanup.js';
+
+// --- Embedded DNS on user-defined networks (issue 14) ---
+export {
+  DnsResolver,
+  endpointRecords,
+  containerResolvConf,
+  parseResolvConf,
+  readResolvConf,
+  addressOfReverseName,
+  reverseName,
+  EMBEDDED_DNS_ADDRESS,
+  HOST_RESOLV_CONF,
+  DNS_TABLE,
+} from './dns/index.js';
+export type { DnsResolverOptions, DnsAttachment, DnsRecordsSource, DnsRecordType, EndpointRecordsOptions, ContainerResolvConfOptions, ResolvConf } from './dns/index.js';
 
 // --- More of Docker's drivers (issue 14) ---
 export { MacvlanNetwork } from './network/macvlan/macvlan-network.js';

@@ -150,6 +150,12 @@ ptest('isolation: networks cannot reach each other; a container on both reaches 
   t.true(await unreachable(cb, '172.22.0.2', 80));
   t.is(await request(both, '172.22.0.2', 80), '172.22.0.3');
   t.is(await request(both, '172.23.0.2', 80), '172.23.0.3');
+  // Adjacent subnets (172.22.0.0/16 ends where 172.23.0.0/16 begins) are two reservations
+  // in one interval set: both networks go cleanly, and the table with the last.
+  await a.remove({ force: true });
+  t.true(JSON.stringify(nftJson(l.hostName)).includes('net=b'));
+  await b.remove({ force: true });
+  t.false(JSON.stringify(nftJson(l.hostName)).includes('netplumb'));
 });
 
 ptest('icc: false — containers of the network cannot talk to each other, but still reach out', async (t) => {
@@ -435,7 +441,7 @@ ptest('removing everything leaves no veth, address, element, rule or namespace m
   for (let i = 0; i < 100 && ipJson(l.hostName, 'link', 'show', 'type', 'veth').length > 1; i++) await new Promise((r) => setTimeout(r, 20));
   t.deepEqual(ipJson(l.hostName, 'link', 'show', 'type', 'veth').map((x) => x.ifname), ['uplink']);
   // Only the networks' own reservations remain (name, subnets, bridge, address cursor): no endpoint's.
-  const elements = nftJson(l.hostName).nftables.filter((x) => x.map || x.set).flatMap((x) => ((x.map ?? x.set).elem ?? []).map((e) => [(x.map ?? x.set).name, e.elem?.comment]));
+  const elements = nftJson(l.hostName).nftables.filter((x) => x.map || x.set).flatMap((x) => ((x.map ?? x.set).elem ?? []).map((e) => [(x.map ?? x.set).name, (Array.isArray(e) ? e[0] : e).elem?.comment]));
   t.deepEqual(elements.map(([set, comment]) => `${set} ${comment?.replace(/ pid=.*/, '')}`).sort(), [
     'bridges netplumb net=ra', 'bridges netplumb net=rb',
     'cursors netplumb net=ra', 'cursors netplumb net=rb',
@@ -476,4 +482,34 @@ ptest('inspect answers what docker network inspect, docker inspect and docker po
   t.is(eth0.mtu, 1400);
   t.is(hostEnd.mtu, 1400);
   t.true((await Netns.list()).some((i) => i.inode === c.inode && i.names.includes(c.name)));
+});
+
+ptest('owner labels and namespaces find endpoints in the kernel, from any handle', async (t) => {
+  const l = await lab(t);
+  const net = await l.network({ name: 'own', subnet: '172.29.0.0/16' });
+  const c1 = await l.container();
+  const c2 = await l.container();
+  const e1 = await net.connect(c1, { owner: 'abc123/eth0', publish: [{ hostPort: 8080, containerPort: 80 }] });
+  const e2 = await net.connect(c2, { owner: 'def456/eth0' });
+  const e3 = await net.connect();
+  t.is(e1.owner, 'abc123/eth0');
+  t.is(e3.owner, undefined);
+  // The label lives in the kernel, in the comment of the endpoint's attachment.
+  const comments = nftJson(l.hostName, 'list', 'set', 'inet', 'netplumb', 'attached').nftables.find((x) => x.set).set.elem.map((e) => e.elem.comment);
+  t.true(comments.some((c) => c.includes(`ep=${e1.id} `) && c.endsWith(' owner=abc123/eth0')), JSON.stringify(comments));
+  // A second handle (what another process would hold) finds each by label or by namespace.
+  const other = await BridgeNetwork.open('own', { netns: l.host });
+  t.deepEqual((await other.endpoints({ owner: 'abc123/eth0' })).map((e) => [e.id, e.ipv4, e.owner, e.netnsInode, e.ports]), [[e1.id, e1.ipv4, 'abc123/eth0', c1.inode, e1.ports]]);
+  t.deepEqual((await other.endpoints({ netns: c2 })).map((e) => e.id), [e2.id]);
+  t.deepEqual(await other.endpoints({ owner: 'nobody' }), []);
+  t.deepEqual((await other.endpoints()).map((e) => e.id).sort(), [e1.id, e2.id, e3.id].sort());
+  t.like((await other.inspect()).endpoints.find((e) => e.id === e1.id), { owner: 'abc123/eth0', attached: true });
+  // Removed through the other handle: gone for both, in the kernel.
+  const [found] = await other.endpoints({ owner: 'abc123/eth0' });
+  await found.remove();
+  t.deepEqual(await net.endpoints({ owner: 'abc123/eth0' }), []);
+  t.deepEqual(ipJson(c1.name, 'link').map((x) => x.ifname), ['lo']);
+  t.false(JSON.stringify(nftJson(l.hostName)).includes(`ep=${e1.id}`));
+  // Its port is free again.
+  t.deepEqual((await net.connect(c1, { publish: [{ hostPort: 8080, containerPort: 80 }] })).ports.map((p) => p.hostPort), [8080]);
 });

@@ -154,7 +154,7 @@ export function reserveEndpoint(tx: Transaction, r: EndpointReservation, holder:
   if (cursor !== undefined) {
     const set = cursor.includes(':') ? SETS.cursors6 : SETS.cursors;
     tx.deleteElements(elementsOf(set, [{ key: r.bridge }]));
-    tx.addElements(elementsOf(set, [{ key: r.bridge, data: cursor }]));
+    tx.addElements(elementsOf(set, [{ key: r.bridge, data: cursor, comment: networkComment(r.network) }]));
   }
   for (const [set, elements, exclusive] of endpointElements(r, holder)) {
     if (exclusive) tx.createElements(elementsOf(set, elements));
@@ -162,9 +162,9 @@ export function reserveEndpoint(tx: Transaction, r: EndpointReservation, holder:
   }
 }
 
-/** Writes the release of an endpoint's reservation (every element it holds) into `tx`. */
+/** Writes the release of an endpoint's reservation (every element it holds) into `tx`: its ports first, its anchor last. */
 export function releaseEndpoint(tx: Transaction, r: EndpointReservation): void {
-  for (const [set, elements] of endpointElements(r, undefined)) tx.deleteElements(elementsOf(set, elements.map((e) => ({ key: e.key, ...(e.keyEnd !== undefined ? { keyEnd: e.keyEnd } : {}) }))));
+  for (const [set, elements] of endpointElements(r, undefined).reverse()) tx.deleteElements(elementsOf(set, elements.map((e) => ({ key: e.key, ...(e.keyEnd !== undefined ? { keyEnd: e.keyEnd } : {}) }))));
 }
 
 /** What a network holds. */
