@@ -74,6 +74,8 @@ export class BridgeNetwork implements EndpointOwner {
   readonly subnet: string | undefined;
   /** IPv4 gateway (the bridge's address). */
   readonly gateway: string | undefined;
+  /** The part of the IPv4 subnet addresses are handed out from, when set. */
+  readonly ipRange: string | undefined;
   /** IPv6 subnet on dual-stack and IPv6-only networks. */
   readonly subnet6: string | undefined;
   /** IPv6 gateway. */
@@ -127,7 +129,9 @@ export class BridgeNetwork implements EndpointOwner {
     this.gw4 = tag.gateway ? parseAddress(tag.gateway, 'gateway', 4).value : undefined;
     this.s6 = tag.subnet6 ? parseSubnet(tag.subnet6, 'subnet6', 6) : undefined;
     this.gw6 = tag.gateway6 ? parseAddress(tag.gateway6, 'gateway6', 6).value : undefined;
-    this.sp = (this.s4 ?? this.s6) as Subnet;
+    // The address search walks the IPv4 subnet (or its ipRange), or the IPv6 one on IPv6-only networks.
+    this.sp = tag.ipRange ? parseSubnet(tag.ipRange, 'ipRange', 4) : ((this.s4 ?? this.s6) as Subnet);
+    this.ipRange = tag.ipRange;
     this.gwp = (this.gw4 ?? this.gw6) as bigint;
     this.releases = new ReleaseQueue(this.netns);
   }

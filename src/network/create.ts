@@ -15,7 +15,7 @@ import { type NetworkInit, fault } from './bridge-network.js';
 import { isGone } from './endpoint.js';
 import { foreignDrops, writeAccepts } from './firewall.js';
 import { currentHolder } from './holder.js';
-import { type Subnet, formatAddress, lastAddress, nextHost, parseAddress } from './ipam.js';
+import { type Subnet, formatAddress, lastAddress, nextHost, parseAddress, parseSubnet } from './ipam.js';
 import { type BridgeNetworkOptions, checkHostNetns, describe } from './options.js';
 import { removeNetworkState } from './remove.js';
 import { boundsOf, nameKey, reserveNetwork } from './reservation.js';
@@ -56,7 +56,7 @@ export async function createNetwork(options: BridgeNetworkOptions): Promise<Netw
 
     fault('create:rules');
     // The address search walks the IPv4 subnet, or the IPv6 one on IPv6-only networks.
-    const sp = (s4 ?? s6) as Subnet;
+    const sp = tag.ipRange ? parseSubnet(tag.ipRange, 'ipRange', 4) : ((s4 ?? s6) as Subnet);
     const gwp = parseAddress(s4 ? tag.gateway : tag.gateway6, 'gateway').value;
     const reservation = {
       name: tag.name,

@@ -15,7 +15,7 @@ export interface NetworkInspect {
   bridge: string;
   /** Namespace acting as the host. */
   netns: { path?: string; inode: number };
-  ipam: { subnet?: string; gateway?: string; subnet6?: string; gateway6?: string };
+  ipam: { subnet?: string; gateway?: string; ipRange?: string; subnet6?: string; gateway6?: string };
   options: { mtu?: number; masquerade: boolean; icc: boolean; internal: boolean; hostIp?: string };
   endpoints: Array<{ id: string; owner?: string; ifname: string; hostIfname: string; ipv4?: string; ipv6?: string; mac: string; sandboxKey?: string; attached: boolean; ports: PublishedPort[] }>;
   /**
@@ -34,7 +34,7 @@ export async function inspectNetwork(net: BridgeNetwork): Promise<NetworkInspect
     driver: 'bridge',
     bridge: net.bridge,
     netns: { ...(net.netns.path !== undefined ? { path: net.netns.path } : {}), inode: net.netns.inode },
-    ipam: { ...(net.subnet ? { subnet: net.subnet, gateway: net.gateway as string } : {}), ...(net.subnet6 ? { subnet6: net.subnet6, gateway6: net.gateway6 as string } : {}) },
+    ipam: { ...(net.subnet ? { subnet: net.subnet, gateway: net.gateway as string } : {}), ...(net.ipRange ? { ipRange: net.ipRange } : {}), ...(net.subnet6 ? { subnet6: net.subnet6, gateway6: net.gateway6 as string } : {}) },
     options: { ...(net.mtu ? { mtu: net.mtu } : {}), masquerade: net.masquerade, icc: net.icc, internal: net.internal, ...(net.hostIp ? { hostIp: net.hostIp } : {}) },
     endpoints: endpoints.map((e) => ({
       id: e.id,

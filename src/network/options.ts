@@ -6,7 +6,7 @@
 import { ValidationError } from '../errors.js';
 import { Netns } from '../netns.js';
 import { checkIfname } from '../rtnl/validate.js';
-import { type Subnet, checkHost, formatAddress, parseAddress, parseSubnet } from './ipam.js';
+import { type Subnet, checkHost, contains, formatAddress, lastAddress, parseAddress, parseSubnet } from './ipam.js';
 import type { PublishSpec } from './ports.js';
 import type { NetworkTag } from './tag.js';
 
@@ -22,6 +22,11 @@ export interface BridgeNetworkOptions {
   subnet?: string;
   /** Gateway (the bridge's address); default the subnet's first address. */
   gateway?: string;
+  /**
+   * Hand out IPv4 addresses only from this part of the subnet (`--ip-range`), e.g. one
+   * host's share of an overlay's subnet. The gateway need not be inside it.
+   */
+  ipRange?: string;
   /** IPv6 subnet, e.g. `fd00:30::/64`: dual stack with `subnet`, IPv6-only without. */
   subnet6?: string;
   /** IPv6 gateway; default the subnet's first address. */
@@ -115,8 +120,13 @@ export function describe(o: BridgeNetworkOptions): { tag: NetworkTag; bridge: st
     checkHost(s4, undefined, gw, 'gateway');
     tag.subnet = s4.cidr;
     tag.gateway = formatAddress(4, gw);
-  } else if (o.gateway !== undefined) {
-    throw new ValidationError('gateway', 'needs subnet');
+    if (o.ipRange !== undefined) {
+      const r = parseSubnet(o.ipRange, 'ipRange', 4);
+      if (!contains(s4, r.network) || !contains(s4, lastAddress(r))) throw new ValidationError('ipRange', `${r.cidr} is not inside ${s4.cidr}`);
+      tag.ipRange = r.cidr;
+    }
+  } else if (o.gateway !== undefined || o.ipRange !== undefined) {
+    throw new ValidationError(o.gateway !== undefined ? 'gateway' : 'ipRange', 'needs subnet');
   }
   let s6: Subnet | undefined;
   if (o.subnet6 !== undefined) {

@@ -20,6 +20,8 @@ export interface NetworkTag {
   gateway?: string;
   subnet6?: string;
   gateway6?: string;
+  /** The part of the IPv4 subnet this host hands out (`--ip-range`). */
+  ipRange?: string;
   mtu?: number;
   masquerade: boolean;
   icc: boolean;
