@@ -66,3 +66,5 @@ export type { DnsResolverOptions, DnsAttachment, DnsRecordsSource, DnsRecordType
 // --- More of Docker's drivers (issue 14) ---
 export { MacvlanNetwork } from './network/macvlan/macvlan-network.js';
 export type { MacvlanConnectOptions, MacvlanNetworkInfo, MacvlanNetworkInspect, MacvlanNetworkOptions } from './network/macvlan/macvlan-network.js';
+export { OverlayNetwork } from './network/overlay/overlay-network.js';
+export type { OverlayNetworkOptions, OverlayNetworkInspect, OverlayPeer, RemoteEndpoint } from './network/overlay/overlay-network.js';
