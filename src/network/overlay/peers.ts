@@ -66,7 +66,10 @@ export async function removePeer(net: OverlayNetwork, vtepText: string): Promise
   const macs = new Set(mine.filter((f) => f.lladdr !== ZERO_MAC).map((f) => f.lladdr));
   const b = new RtnlBatch(host);
   for (const n of neigh) if (n.lladdr && macs.has(n.lladdr)) b.neighborDelete({ link: net.vxlanIndex, dst: n.dst });
-  for (const f of mine) b.fdbDelete({ link: net.vxlanIndex, lladdr: f.lladdr, dst: vtep, self: true });
+  for (const f of mine) {
+    b.fdbDelete({ link: net.vxlanIndex, lladdr: f.lladdr, dst: vtep, self: true });
+    if (f.lladdr !== ZERO_MAC) b.fdbDelete({ link: net.vxlanIndex, lladdr: f.lladdr, master: true });
+  }
   await b.commit();
 }
 
@@ -75,6 +78,8 @@ export async function addRemoteEndpoint(net: OverlayNetwork, e: RemoteEndpoint):
   const r = checkRemote(net, e);
   // Where the MAC is first, then the answer for its IP: traffic that follows the answer has a way.
   await net.netns.neighbors.fdb.replace({ link: net.vxlanIndex, lladdr: r.mac, dst: r.vtep, self: true, state: 'permanent' });
+  // And in the bridge's table, behind the VXLAN port: the bridge floods nothing unknown to it.
+  await net.netns.neighbors.fdb.replace({ link: net.vxlanIndex, lladdr: r.mac, master: true, state: 'static' });
   await net.netns.neighbors.replace({ link: net.vxlanIndex, dst: r.ip, lladdr: r.mac, state: 'permanent' });
 }
 
@@ -87,6 +92,7 @@ export async function removeRemoteEndpoint(net: OverlayNetwork, ipText: string):
   const f = (await host.neighbors.fdb.list({ link: net.vxlanIndex })).find((x) => x.lladdr === n.lladdr);
   const b = new RtnlBatch(host).neighborDelete({ link: net.vxlanIndex, dst: ip });
   if (f) b.fdbDelete({ link: net.vxlanIndex, lladdr: f.lladdr, ...(f.dst !== undefined ? { dst: f.dst } : {}), self: true });
+  b.fdbDelete({ link: net.vxlanIndex, lladdr: n.lladdr, master: true });
   await b.commit();
 }
 
