@@ -26,8 +26,14 @@ function hostProcess(t) {
     else w.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
   });
   t.teardown(() => child.stdin.end());
+  const exited = new Promise((resolve) => child.on('exit', resolve));
   return {
     pid: child.pid,
+    /** Ends the process (its netplumb state stays in the kernel). */
+    exit() {
+      child.stdin.end();
+      return exited;
+    },
     call(op, args) {
       const id = next++;
       return new Promise((resolve, reject) => {
@@ -149,4 +155,36 @@ ptest('overlay across three hosts: TCP, UDP, 10 MB, local ARP answers, a publish
     t.false(nftJson(h).nftables.some((x) => x.table?.name === 'netplumb'), `${h}: no netplumb table`);
   }
   for (const n of names) t.false(sh('ip', ['netns', 'list']).includes(n), `${n} removed with its endpoint`);
+});
+
+ptest('overlay: made by a process that has exited and lost its bridge, its VXLAN device is reclaimed by cleanupNetworks(); a complete one is left alone', async (t) => {
+  const { hosts } = await underlay(t);
+  const p = hostProcess(t);
+  const part = await p.call('create', { hostNs: hosts[0], options: { name: 'ovc', subnet: '10.201.0.0/16', vni: 7, underlay: 'eth0', hostIndex: 5 } });
+  t.is(part.ipRange, '10.201.5.0/24');
+  await p.exit();
+  const { cleanupNetworks } = await import('../dist/index.js');
+  const host = await Netns.open(hosts[0]);
+  t.teardown(() => host.close());
+  t.deepEqual((await cleanupNetworks({ netns: host, dryRun: true })).networks, [], 'complete: left alone');
+  ip(hosts[0], 'link', 'del', part.bridge);
+  const report = await cleanupNetworks({ netns: host });
+  t.true(report.networks.some((n) => n.bridge === part.vxlan), 'the VXLAN device is reported');
+  t.deepEqual(JSON.parse(sh('ip', ['-j', '-n', hosts[0], 'link', 'show'])).map((l) => l.ifname).sort(), ['eth0', 'lo']);
+  t.false(nftJson(hosts[0]).nftables.some((x) => x.table?.name === 'netplumb'));
+});
+
+ptest('overlay without supplied endpoints (flood mode): ARP and unknown destinations go to every peer', async (t) => {
+  const { hosts } = await underlay(t);
+  const procs = hosts.slice(0, 2).map(() => hostProcess(t));
+  await Promise.all(procs.map((p, i) => p.call('create', { hostNs: hosts[i], options: { name: 'ovf', subnet: '10.202.0.0/16', vni: 8, underlay: 'eth0', hostIndex: i + 1 } })));
+  const names = procs.map(() => uniqueName('of'));
+  const eps = await Promise.all(procs.map((p, i) => p.call('connect', { name: names[i] })));
+  await procs[0].call('addPeer', { vtep: VTEPS[1] });
+  await procs[1].call('addPeer', { vtep: VTEPS[0] });
+  const c = await Promise.all(names.map((n) => Netns.open(n)));
+  t.teardown(() => c.forEach((ns) => ns.close()));
+  await whoamiServer(t, c[1], 80);
+  t.is(await request(c[0], eps[1].ipv4, 80), eps[0].ipv4);
+  for (const p of procs) await p.call('remove');
 });

@@ -20,6 +20,7 @@ import { foreignAccepts } from './firewall.js';
 import { mayBeInProgress } from './holder.js';
 import { FAMILY, SETS, TABLE } from './ruleset.js';
 import { parseMacvlanAlias } from './macvlan/options.js';
+import { parseOverlayAlias } from './overlay/options.js';
 import { type EndpointTag, parseComment, parseEndpointAlias, parseNetworkAlias } from './tag.js';
 
 /** Options of {@link cleanupNetworks}. */
@@ -147,6 +148,11 @@ async function plan(host: Netns, mine: (network: string) => boolean): Promise<Pl
     if (live.has(name) || p.networks.some((n) => n.name === name)) continue;
     if (mine(name)) p.networks.push({ name, bridge: link.name, link });
     else live.add(name);
+  }
+  // An overlay's VXLAN device (tagged) whose bridge network does not stay goes with it.
+  for (const l of links) {
+    const t = l.kind === 'vxlan' ? parseOverlayAlias(l.alias) : undefined;
+    if (t && mine(t.name) && !live.has(t.name)) p.networks.push({ name: t.name, bridge: l.name, link: l });
   }
 
   // Endpoints: by their anchors, then tagged veths without one.
