@@ -61,7 +61,7 @@ export interface EndpointInit {
 }
 
 /**
- * A namespace attached to a {@link BridgeNetwork}: made by `net.connect()` or read from
+ * A namespace attached to a {@link BridgeNetwork} (or a macvlan or overlay network): made by `net.connect()` or read from
  * the kernel by `net.endpoints()`. Plain data fields, a snapshot of the kernel's state
  * when it was made or read, plus {@link remove}.
  */
@@ -74,7 +74,7 @@ export class Endpoint {
   readonly owner: string | undefined;
   /** Interface name inside the namespace (eth0 ...). */
   readonly ifname: string;
-  /** The host-side veth, a port of the bridge. */
+  /** The host-side veth, a port of the bridge; `''` on macvlan networks, whose endpoints have no host-side link. */
   readonly hostIfname: string;
   /** IPv4 address (no prefix); undefined on IPv6-only networks. */
   readonly ipv4: string | undefined;
