@@ -111,12 +111,14 @@ export interface EndpointReservation {
   mac: string;
   ports: readonly PortElement[];
   owner?: string;
+  /** DNS names, name first. */
+  names?: readonly string[];
 }
 
 /** The element groups of an endpoint's reservation: [set, elements, exclusive]. */
 function endpointElements(r: EndpointReservation, holder: Holder | undefined): Array<[string, SetElement[], boolean]> {
   const comment = endpointComment(r.network, r.id);
-  const anchor = holder ? endpointComment(r.network, r.id, { holder, ifname: r.ifname, ...(r.owner !== undefined ? { owner: r.owner } : {}) }) : comment;
+  const anchor = holder ? endpointComment(r.network, r.id, { holder, ifname: r.ifname, ...(r.owner !== undefined ? { owner: r.owner } : {}), ...(r.names?.length ? { names: r.names } : {}) }) : comment;
   const groups: Array<[string, SetElement[], boolean]> = [
     [SETS.attached, [{ key: [r.bridge, r.inode], comment: anchor }], true],
     ...(r.ipv4 ? [[SETS.addrs4, [{ key: r.ipv4, comment }], true] as [string, SetElement[], boolean]] : []),
