@@ -186,3 +186,16 @@ function ipJsonAddrs(ns) {
 function ipJsonLinks(ns) {
   return JSON.parse(sh('ip', ['-j', '-n', ns, 'link', 'show'])).map((l) => l.ifname);
 }
+
+ptest('--ip-range: addresses come from the block, the gateway may lie outside it; a block outside the subnet is refused', async (t) => {
+  const l = await lab(t);
+  await t.throwsAsync(l.network({ name: 'rng0', subnet: '172.29.8.0/24', ipRange: '172.29.9.0/28' }), { instanceOf: ValidationError, message: /not inside/ });
+  const net = await l.network({ name: 'rng', subnet: '172.29.8.0/24', ipRange: '172.29.8.64/28' });
+  t.is(net.gateway, '172.29.8.1');
+  const eps = [];
+  for (let i = 0; i < 3; i++) eps.push(await net.connect(await l.container()));
+  t.deepEqual(eps.map((e) => e.ipv4), ['172.29.8.65', '172.29.8.66', '172.29.8.67']);
+  t.is((await net.inspect()).ipam.ipRange, '172.29.8.64/28');
+  await whoamiServer(t, eps[0].netns, 80);
+  t.is(await request(eps[2].netns, eps[0].ipv4, 80), eps[2].ipv4);
+});
