@@ -62,3 +62,9 @@ export {
   DNS_TABLE,
 } from './dns/index.js';
 export type { DnsResolverOptions, DnsAttachment, DnsRecordsSource, DnsRecordType, EndpointRecordsOptions, ContainerResolvConfOptions, ResolvConf } from './dns/index.js';
+
+// --- More of Docker's drivers (issue 14) ---
+export { MacvlanNetwork } from './network/macvlan/macvlan-network.js';
+export type { MacvlanConnectOptions, MacvlanNetworkInfo, MacvlanNetworkInspect, MacvlanNetworkOptions } from './network/macvlan/macvlan-network.js';
+export { OverlayNetwork } from './network/overlay/overlay-network.js';
+export type { OverlayNetworkOptions, OverlayNetworkInspect, OverlayPeer, RemoteEndpoint } from './network/overlay/overlay-network.js';

@@ -233,7 +233,7 @@ ptest.serial('cleanupNetworks removes each kind of leftover, reports it, and tou
   for (const n of [names.given, names.crashed]) t.true(existsSync(`/run/netns/${n}`), 'a namespace netplumb was given is never removed');
   t.deepEqual(elementComments(h).filter((c) => !c.includes('(none)') && !c.includes('not netplumb') && !c.includes('netplumb-ish')), [
     ...['networks', 'subnets4', 'bridges', 'cursors'].map((s) => `${s} netplumb net=keep`),
-    ...['attached', 'addrs4', 'macs', 'hostports', 'ports4', 'published4'].map((s) => `${s} netplumb net=keep ep=${live.id}`),
+    ...['attached', 'addrs4', 'macs', 'hostports', 'hostports6', 'ports4', 'published4'].map((s) => `${s} netplumb net=keep ep=${live.id}`),
     ...['attached', 'addrs4', 'macs'].map((s) => `${s} netplumb net=keep ep=${inflight.id}`),
   ].sort());
   t.notRegex(JSON.stringify(nftJson(h).nftables.filter((x) => x.rule)), /"netplumb net=(gone|ghost|half)"/);

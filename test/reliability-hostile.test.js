@@ -77,8 +77,8 @@ function entries(ctx) {
   each('connect.publish.containerPort', BAD_PORT, (v) => net.connect(c, { publish: [{ hostPort: 80, containerPort: v }] }));
   each('connect.publish.protocol', ['sctp', 'TCP', 6, ''], (v) => net.connect(c, { publish: [{ hostPort: 80, containerPort: 80, protocol: v }] }));
   // (null, like undefined, means the default for protocol and hostIp.)
-  // (One IPv6 host address cannot be published on: every-address ports cover IPv6.)
-  each('connect.publish.hostIp', [42, '', 'nowhere', '10.0.0.256', '1.2.3.4/32', '2001:db8:1::128', '::'], (v) => net.connect(c, { publish: [{ hostPort: 80, containerPort: 80, hostIp: v }] }));
+  // (An IPv4-only network: an IPv6 host address cannot reach it — the kernel does not NAT IPv6 to IPv4; `::` is every address, as Docker reads it.)
+  each('connect.publish.hostIp', [42, '', 'nowhere', '10.0.0.256', '1.2.3.4/32', '2001:db8:1::128', '::1'], (v) => net.connect(c, { publish: [{ hostPort: 80, containerPort: 80, hostIp: v }] }));
   add('connect.publish twice the same port', () => net.connect(c, { publish: [{ hostPort: 81, containerPort: 80 }, { hostPort: 81, containerPort: 81 }] }));
   add('connect.publish a port already allocated', () => net.connect(c, { publish: [{ hostPort: 8080, containerPort: 80 }] }));
   add('connect.publish a port already allocated, on one address', () => net.connect(c, { publish: [{ hostPort: 8080, containerPort: 80, hostIp: '203.0.113.128' }] }));

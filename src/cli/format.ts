@@ -103,7 +103,7 @@ export async function dockerNetwork(net: BridgeNetwork): Promise<Record<string, 
       ...(ep.owner !== undefined ? { Owner: ep.owner } : {}),
     };
   }
-  const config: Array<{ Subnet: string; Gateway: string }> = [{ Subnet: net.subnet, Gateway: net.gateway }];
+  const config: Array<{ Subnet: string; Gateway: string }> = net.subnet && net.gateway ? [{ Subnet: net.subnet, Gateway: net.gateway }] : [];
   if (net.subnet6 && net.gateway6) config.push({ Subnet: net.subnet6, Gateway: net.gateway6 });
   return {
     Name: net.name,

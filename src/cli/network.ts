@@ -39,7 +39,7 @@ async function freeSubnet(): Promise<string> {
     return [n - (n % size), size];
   };
   for (const n of await BridgeNetwork.list()) {
-    const r = v4(n.subnet);
+    const r = n.subnet === undefined ? undefined : v4(n.subnet);
     if (r) taken.push(r);
   }
   const host = await Netns.current();

@@ -56,13 +56,13 @@ export function endpointRecords(options: EndpointRecordsOptions): DnsRecordsSour
       for (const n of names) {
         let e = snap.byName.get(n);
         if (!e) snap.byName.set(n, (e = { ipv4: [], ipv6: [] }));
-        e.ipv4.push(ep.ipv4);
+        if (ep.ipv4) e.ipv4.push(ep.ipv4);
         if (ep.ipv6) e.ipv6.push(ep.ipv6);
       }
       // An address points back at the endpoint's first name only, as Docker's resolver answers.
       const primary = names.slice(0, 1);
       if (primary.length) {
-        snap.byAddress.set(ep.ipv4, primary);
+        if (ep.ipv4) snap.byAddress.set(ep.ipv4, primary);
         if (ep.ipv6) snap.byAddress.set(ep.ipv6, primary);
       }
     }

@@ -70,11 +70,13 @@ export class BridgeNetwork implements EndpointOwner {
   readonly bridgeIndex: number;
   /** The namespace acting as the host. */
   readonly netns: Netns;
-  /** IPv4 subnet (CIDR). */
-  readonly subnet: string;
+  /** IPv4 subnet (CIDR); undefined on IPv6-only networks. */
+  readonly subnet: string | undefined;
   /** IPv4 gateway (the bridge's address). */
-  readonly gateway: string;
-  /** IPv6 subnet on dual-stack networks. */
+  readonly gateway: string | undefined;
+  /** The part of the IPv4 subnet addresses are handed out from, when set. */
+  readonly ipRange: string | undefined;
+  /** IPv6 subnet on dual-stack and IPv6-only networks. */
   readonly subnet6: string | undefined;
   /** IPv6 gateway. */
   readonly gateway6: string | undefined;
@@ -89,13 +91,17 @@ export class BridgeNetwork implements EndpointOwner {
   /** Default host address of published ports. */
   readonly hostIp: string | undefined;
   /** @internal Parsed subnets and gateways. */
-  readonly s4: Subnet;
+  readonly s4: Subnet | undefined;
   /** @internal */
   readonly s6: Subnet | undefined;
   /** @internal */
-  readonly gw4: bigint;
+  readonly gw4: bigint | undefined;
   /** @internal */
   readonly gw6: bigint | undefined;
+  /** @internal The subnet the address search walks: IPv4, or IPv6 on IPv6-only networks. */
+  readonly sp: Subnet;
+  /** @internal Its gateway. */
+  readonly gwp: bigint;
   /** @internal Where this process's next address search starts: a hint, the kernel decides (reservation.ts). */
   hint: bigint | undefined;
   /** @internal Releases of concurrent removes, committed together. */
@@ -119,10 +125,14 @@ export class BridgeNetwork implements EndpointOwner {
     this.icc = tag.icc;
     this.internal = tag.internal;
     this.hostIp = tag.hostIp;
-    this.s4 = parseSubnet(tag.subnet, 'subnet', 4);
-    this.gw4 = parseAddress(tag.gateway, 'gateway', 4).value;
+    this.s4 = tag.subnet ? parseSubnet(tag.subnet, 'subnet', 4) : undefined;
+    this.gw4 = tag.gateway ? parseAddress(tag.gateway, 'gateway', 4).value : undefined;
     this.s6 = tag.subnet6 ? parseSubnet(tag.subnet6, 'subnet6', 6) : undefined;
     this.gw6 = tag.gateway6 ? parseAddress(tag.gateway6, 'gateway6', 6).value : undefined;
+    // The address search walks the IPv4 subnet (or its ipRange), or the IPv6 one on IPv6-only networks.
+    this.sp = tag.ipRange ? parseSubnet(tag.ipRange, 'ipRange', 4) : ((this.s4 ?? this.s6) as Subnet);
+    this.ipRange = tag.ipRange;
+    this.gwp = (this.gw4 ?? this.gw6) as bigint;
     this.releases = new ReleaseQueue(this.netns);
   }
 

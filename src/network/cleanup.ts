@@ -19,6 +19,8 @@ import { hostIfnameOf } from './endpoints.js';
 import { foreignAccepts } from './firewall.js';
 import { mayBeInProgress } from './holder.js';
 import { FAMILY, SETS, TABLE } from './ruleset.js';
+import { parseMacvlanAlias } from './macvlan/options.js';
+import { parseOverlayAlias } from './overlay/options.js';
 import { type EndpointTag, parseComment, parseEndpointAlias, parseNetworkAlias } from './tag.js';
 
 /** Options of {@link cleanupNetworks}. */
@@ -119,7 +121,8 @@ async function plan(host: Netns, mine: (network: string) => boolean): Promise<Pl
   // Networks: complete (tagged bridge), being created (anchor of a running create), or leftovers.
   const tagged = new Map<string, Link>();
   for (const l of links) {
-    const t = l.kind === 'bridge' ? parseNetworkAlias(l.alias) : undefined;
+    // A bridge network's bridge, or a macvlan network's shim.
+    const t = l.kind === 'bridge' ? parseNetworkAlias(l.alias) : parseMacvlanAlias(l.alias);
     if (t) tagged.set(t.name, l);
   }
   const bridgeOf = new Map<string, string>();
@@ -146,6 +149,11 @@ async function plan(host: Netns, mine: (network: string) => boolean): Promise<Pl
     if (mine(name)) p.networks.push({ name, bridge: link.name, link });
     else live.add(name);
   }
+  // An overlay's VXLAN device (tagged) whose bridge network does not stay goes with it.
+  for (const l of links) {
+    const t = l.kind === 'vxlan' ? parseOverlayAlias(l.alias) : undefined;
+    if (t && mine(t.name) && !live.has(t.name)) p.networks.push({ name: t.name, bridge: l.name, link: l });
+  }
 
   // Endpoints: by their anchors, then tagged veths without one.
   const tags = new Map<string, { link: Link; tag: EndpointTag }>();
@@ -165,6 +173,8 @@ async function plan(host: Netns, mine: (network: string) => boolean): Promise<Pl
     const base = { id: c.endpoint, network: c.network, ...(untaggedOrOurs && veth ? { link: veth } : {}), ...(found ? { tag: found.tag } : {}) };
     let reason: EndpointLeftover | undefined;
     if (!live.has(c.network)) reason = 'network-gone';
+    // A finished anchor is the tag of an endpoint without a host-side link (macvlan).
+    else if (c.done) reason = undefined;
     else if (found) reason = found.link.master === tagged.get(c.network)?.index ? undefined : 'not-on-bridge';
     else if (!mayBeInProgress(c.holder)) reason = veth ? 'incomplete' : 'netns-gone';
     if (reason) p.endpoints.push({ ...base, reason });

@@ -33,8 +33,8 @@ import { elements, hostIfnameOf } from './endpoints.js';
 import { currentHolder, mayBeInProgress } from './holder.js';
 import { checkHost, contains, formatAddress, hostCount, macFromIPv4, nextHost, parseAddress } from './ipam.js';
 import { type ConnectOptions, bool, checkNames, checkObject, checkOwner } from './options.js';
-import { PortAllocatedError, type PublishedPort, normalizePublish, portElements } from './ports.js';
-import { type EndpointReservation, boundsOf, hostPortElement, reserveEndpoint } from './reservation.js';
+import { type HeldBinding, PortAllocatedError, type PortRequest, type PublishedPort, bindingsOverlap, choosePorts, heldBindings, needsChoice, normalizePublish, parsePortRange, portElements } from './ports.js';
+import { type EndpointReservation, hostIp6Digest, reserveEndpoint } from './reservation.js';
 import { FAMILY, SETS, TABLE } from './ruleset.js';
 import { type EndpointTag, endpointAlias, parseComment, parseEndpointAlias } from './tag.js';
 
@@ -46,7 +46,7 @@ interface Fixed {
   ipv4?: bigint;
   ipv6?: bigint;
   mac?: string;
-  ports: PublishedPort[];
+  ports: PortRequest[];
 }
 
 export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefined, options: ConnectOptions): Promise<Endpoint> {
@@ -57,9 +57,10 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
   if (options.ipv6 !== undefined && !net.s6) throw new ValidationError('ipv6', `network ${net.name} has no IPv6 subnet`);
   const ownsNetns = netns === undefined;
   if (options.netnsName !== undefined && !ownsNetns) throw new ValidationError('netnsName', 'only when netplumb creates the namespace');
-  const fixed: Fixed = { ports: normalizePublish(options.publish, net.hostIp) };
+  const fixed: Fixed = { ports: normalizePublish(options.publish, net.hostIp, { ipv4: net.s4 !== undefined, ipv6: net.s6 !== undefined }) };
   if (options.mac !== undefined) fixed.mac = formatHw(parseMac(options.mac, 'mac'));
-  if (options.ipv4 !== undefined) checkHost(net.s4, net.gw4, (fixed.ipv4 = parseAddress(options.ipv4, 'ipv4', 4).value), 'ipv4');
+  if (options.ipv4 !== undefined && !net.s4) throw new ValidationError('ipv4', `network ${net.name} is IPv6-only`);
+  if (options.ipv4 !== undefined && net.s4) checkHost(net.s4, net.gw4, (fixed.ipv4 = parseAddress(options.ipv4, 'ipv4', 4).value), 'ipv4');
   if (options.ipv6 !== undefined && net.s6) checkHost(net.s6, net.gw6, (fixed.ipv6 = parseAddress(options.ipv6, 'ipv6', 6).value), 'ipv6');
   const owner = options.owner === undefined ? undefined : checkOwner(options.owner);
   const names = checkNames(options.name, options.aliases);
@@ -85,7 +86,7 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       // The namespace itself says which names are free and whether it has a default route.
       const [links, routes] = await Promise.all([
         ifname === undefined ? ns.links.list() : undefined,
-        defaultRouteOpt === undefined && !net.internal ? ns.routes.list({ family: 4, table: 'main' }).catch(noRoutes) : undefined,
+        defaultRouteOpt === undefined && !net.internal ? ns.routes.list({ family: net.sp.family, table: 'main' }).catch(noRoutes) : undefined,
       ]);
       if (links) {
         const names = new Set(links.map((l) => l.name));
@@ -93,7 +94,7 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
         while (names.has(`eth${i}`)) i++;
         ifname = `eth${i}`;
       }
-      defaultRoute = defaultRouteOpt ?? (!net.internal && !(routes ?? []).some((r) => r.dst === '0.0.0.0/0'));
+      defaultRoute = defaultRouteOpt ?? (!net.internal && !(routes ?? []).some((r) => r.dst === (net.s4 ? '0.0.0.0/0' : '::/0')));
     }
     const ifn = ifname as string;
     const id = randomBytes(6).toString('hex');
@@ -104,29 +105,35 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
     let r: EndpointReservation | undefined;
     let peerIndex = 0;
     let scanned = false;
+    // The address the caller fixed in the family the search walks (IPv6 on IPv6-only networks).
+    const fixedP = net.s4 ? fixed.ipv4 : fixed.ipv6;
+    const ephemeral = needsChoice(fixed.ports) ? parsePortRange(await net.netns.sysctl.get('net.ipv4.ip_local_port_range')) : undefined;
+    let ports: PublishedPort[] = [];
     for (let attempt = 1; r === undefined; attempt++) {
       if (attempt > MAX_ATTEMPTS) throw new NetplumbError(`network ${net.name}: no address could be reserved in ${MAX_ATTEMPTS} attempts`, 'EAGAIN');
-      const candidate = fixed.ipv4 ?? (await takeCandidate(net));
-      const ipv4 = formatAddress(4, candidate);
-      const v6 = fixed.ipv6 ?? derive6(net, candidate);
+      const candidate = fixedP ?? (await takeCandidate(net));
+      const ipv4 = net.s4 ? formatAddress(4, candidate) : undefined;
+      const v6 = net.s4 ? (fixed.ipv6 ?? derive6(net, candidate)) : candidate;
       if (v6 === null) continue; // the IPv6 twin of this address is the IPv6 gateway
       const ipv6 = v6 === undefined ? undefined : formatAddress(6, v6);
+      // Ephemeral host ports: chosen among those the kernel holds for no one, again after a lost race.
+      ports = ephemeral ? choosePorts(fixed.ports, await readHeld(net), ephemeral, hostIp6Digest) : choosePorts(fixed.ports, [], [1, 1], hostIp6Digest);
       const attempt1: EndpointReservation = {
         network: net.name,
         bridge: net.bridge,
         id,
         ifname: ifn,
         inode: ns.inode,
-        ipv4,
+        ...(ipv4 ? { ipv4 } : {}),
         ...(ipv6 ? { ipv6 } : {}),
-        mac: fixed.mac ?? macFromIPv4(candidate),
-        ports: portElements(fixed.ports, ipv4, ipv6),
+        mac: fixed.mac ?? macFromIPv4(candidate & 0xffffffffn),
+        ports: portElements(ports, ipv4, ipv6),
         ...(owner !== undefined ? { owner } : {}),
         ...(names.length ? { names } : {}),
       };
       if (fixed.ports.length) fault('connect:publish');
       const tx = net.netns.nft.transaction();
-      reserveEndpoint(tx, attempt1, holder, fixed.ipv4 === undefined ? formatAddress(4, nextHost(net.s4, net.gw4, candidate)) : undefined);
+      reserveEndpoint(tx, attempt1, holder, fixedP === undefined ? formatAddress(net.sp.family, nextHost(net.sp, net.gwp, candidate)) : undefined);
       const reserve = tx.seal();
       fault('connect:link');
       const create = new Batch();
@@ -149,8 +156,8 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       try {
         reserve.complete(reserved);
       } catch (e) {
-        await diagnose(net, e, attempt1, fixed, scanned);
-        if (e instanceof NetplumbError && e.code === 'EEXIST' && fixed.ipv4 === undefined) scanned = true;
+        await diagnose(net, e, attempt1, fixed, ports, scanned);
+        if (e instanceof NetplumbError && e.code === 'EEXIST' && fixedP === undefined) scanned = true;
         continue;
       }
       undo.push(() => net.releases.release(attempt1));
@@ -168,11 +175,11 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
     const inner = new Batch();
     encodeLinkSet(inner, 1, { up: true });
     encodeLinkSet(inner, peerIndex, r.ipv6 ? { up: true } : { addrGenMode: 'none', up: true });
-    encodeAddressAdd(inner, { link: peerIndex, address: `${r.ipv4}/${net.s4.prefixLength}`, broadcast: true });
+    if (r.ipv4 && net.s4) encodeAddressAdd(inner, { link: peerIndex, address: `${r.ipv4}/${net.s4.prefixLength}`, broadcast: true });
     // NODAD, as libnetwork sets for container addresses: usable the moment connect() resolves.
     if (r.ipv6 && net.s6) encodeAddressAdd(inner, { link: peerIndex, address: `${r.ipv6}/${net.s6.prefixLength}`, nodad: true });
     if (defaultRoute) {
-      encodeRouteAdd(inner, { dst: 'default', gateway: net.gateway });
+      if (r.ipv4 && net.gateway) encodeRouteAdd(inner, { dst: 'default', gateway: net.gateway });
       if (r.ipv6 && net.gateway6) encodeRouteAdd(inner, { dst: 'default', family: 6, gateway: net.gateway6 });
     }
     const tag: EndpointTag = { id, net: net.name, if: ifn, ino: ns.inode, own: ownsNetns };
@@ -202,13 +209,12 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       ...(names.length ? { names } : {}),
       ifname: ifn,
       hostIfname,
-      ipv4: r.ipv4,
+      ...(r.ipv4 && net.s4 ? { ipv4: r.ipv4, prefixLength: net.s4.prefixLength } : {}),
       ...(r.ipv6 ? { ipv6: r.ipv6 } : {}),
-      prefixLength: net.s4.prefixLength,
       ...(net.s6 ? { prefixLength6: net.s6.prefixLength } : {}),
       mac: r.mac,
-      ...(net.internal ? {} : { gateway: net.gateway, ...(net.gateway6 ? { gateway6: net.gateway6 } : {}) }),
-      ports: fixed.ports,
+      ...(net.internal ? {} : { ...(net.gateway ? { gateway: net.gateway } : {}), ...(net.gateway6 ? { gateway6: net.gateway6 } : {}) }),
+      ports,
       netnsInode: ns.inode,
       ...(ns.path !== undefined ? { netnsPath: ns.path } : {}),
       netns: ns,
@@ -230,19 +236,20 @@ function noRoutes(e: unknown): [] {
 /** The next address to try: this process's hint, first read from the bridge's cursor in the kernel. */
 async function takeCandidate(net: BridgeNetwork): Promise<bigint> {
   if (net.hint === undefined) {
-    const cursor = (await net.netns.nft.listElements(FAMILY, TABLE, SETS.cursors).catch(() => [])).find((e) => e.key === net.bridge);
-    const v = cursor?.data === undefined ? undefined : parseAddress(cursor.data, 'cursor', 4).value;
+    const set = net.sp.family === 4 ? SETS.cursors : SETS.cursors6;
+    const cursor = (await net.netns.nft.listElements(FAMILY, TABLE, set).catch(() => [])).find((e) => e.key === net.bridge);
+    const v = cursor?.data === undefined ? undefined : parseAddress(cursor.data, 'cursor', net.sp.family).value;
     // Set only if no concurrent connect of this process set it while we read.
-    net.hint ??= v !== undefined && contains(net.s4, v) ? v : nextHost(net.s4, net.gw4, net.s4.network);
+    net.hint ??= v !== undefined && contains(net.sp, v) ? v : nextHost(net.sp, net.gwp, net.sp.network);
   }
   const candidate = net.hint;
-  net.hint = nextHost(net.s4, net.gw4, candidate);
+  net.hint = nextHost(net.sp, net.gwp, candidate);
   return candidate;
 }
 
 /** The IPv6 address with the IPv4 address's host part; null when that is the IPv6 gateway. */
 function derive6(net: BridgeNetwork, v4: bigint): bigint | null | undefined {
-  if (!net.s6) return undefined;
+  if (!net.s6 || !net.s4) return undefined;
   const v = net.s6.network + (v4 - net.s4.network);
   return v === net.gw6 ? null : v;
 }
@@ -253,7 +260,7 @@ function derive6(net: BridgeNetwork, v4: bigint): bigint | null | undefined {
  * to try again (the search meets an address someone else holds; a race). On the first
  * taken address of a search, reads the taken addresses once and moves the hint past them.
  */
-async function diagnose(net: BridgeNetwork, err: unknown, r: EndpointReservation, fixed: Fixed, scanned: boolean): Promise<void> {
+async function diagnose(net: BridgeNetwork, err: unknown, r: EndpointReservation, fixed: Fixed, ports: readonly PublishedPort[], scanned: boolean): Promise<void> {
   if (!(err instanceof NetplumbError) || (err.code !== 'EEXIST' && err.code !== 'ENOENT')) throw err;
   // ENOENT: the bridge's cursor is gone, so is the network.
   if (err.code === 'ENOENT') throw new NetplumbError(`network ${net.name} has been removed`, 'ENOENT', { cause: err });
@@ -269,25 +276,29 @@ async function diagnose(net: BridgeNetwork, err: unknown, r: EndpointReservation
     if (c?.endpoint && !veth && !mayBeInProgress(c.holder)) return purgeEndpoint(host, c.network, c.endpoint);
     throw new NetplumbError(`the namespace is already connected to network ${net.name}${c?.endpoint ? ` (endpoint ${c.endpoint})` : ''}`, 'ERR_NETPLUMB_ALREADY_CONNECTED', { cause: err });
   }
-  if (fixed.ports.length) {
-    const held = (await read(SETS.hostports)).map((e) => boundsOf(e, 6));
-    for (const p of fixed.ports) {
-      const [lo, hi] = boundsOf(hostPortElement({ protocol: p.protocol, hostPort: p.hostPort, ...(p.hostIp !== '0.0.0.0' ? { hostIp: p.hostIp } : {}) }, ''), 6);
-      if (held.some(([a, b]) => a <= hi && lo <= b)) throw new PortAllocatedError(p, err);
+  if (ports.length) {
+    const held = await readHeld(net);
+    for (const [i, p] of ports.entries()) {
+      if (!held.some((h) => bindingsOverlap(h, p, hostIp6Digest))) continue;
+      // A port netplumb chose is chosen again; one the caller asked for is theirs to change.
+      if (fixed.ports[i]?.hostPort === undefined) return;
+      throw new PortAllocatedError(p, err);
     }
   }
-  const addrs4 = await read(SETS.addrs4);
-  if (addrs4.some((e) => e.key === r.ipv4)) {
-    if (fixed.ipv4 !== undefined) throw new ValidationError('ipv4', `${r.ipv4} is already in use on ${net.subnet}`, { cause: err });
+  const addrs4 = r.ipv4 ? await read(SETS.addrs4) : [];
+  if (r.ipv4 && addrs4.some((e) => e.key === r.ipv4)) {
+    if (fixed.ipv4 !== undefined) throw new ValidationError('ipv4', `${r.ipv4} is already in use on ${net.subnet ?? ''}`, { cause: err });
     if (!scanned) moveHintPast(net, new Set(addrs4.map((e) => String(e.key))), parseAddress(r.ipv4, 'ipv4').value);
     return;
   }
-  if (r.ipv6 && (await read(SETS.addrs6)).some((e) => e.key === r.ipv6)) {
+  const addrs6 = r.ipv6 ? await read(SETS.addrs6) : [];
+  if (r.ipv6 && addrs6.some((e) => e.key === r.ipv6)) {
     if (fixed.ipv6 !== undefined) throw new ValidationError('ipv6', `${r.ipv6} is already in use on ${net.subnet6 ?? ''}`, { cause: err });
+    if (!net.s4 && !scanned) moveHintPast(net, new Set(addrs6.map((e) => String(e.key))), parseAddress(r.ipv6, 'ipv6').value);
     return;
   }
   if ((await read(SETS.macs)).some((e) => e.key === r.mac)) {
-    if (fixed.mac !== undefined || fixed.ipv4 !== undefined) throw new ValidationError('mac', `${r.mac} is already in use`, { cause: err });
+    if (fixed.mac !== undefined || (net.s4 ? fixed.ipv4 : fixed.ipv6) !== undefined) throw new ValidationError('mac', `${r.mac} is already in use`, { cause: err });
     return;
   }
   // Held a moment ago, released since: try again.
@@ -296,14 +307,21 @@ async function diagnose(net: BridgeNetwork, err: unknown, r: EndpointReservation
 /** Moves the hint to the first address after `from` that `taken` does not hold. */
 function moveHintPast(net: BridgeNetwork, taken: Set<string>, from: bigint): void {
   let v = from;
-  for (let i = 0n; i < hostCount(net.s4); i++) {
-    v = nextHost(net.s4, net.gw4, v);
-    if (!taken.has(formatAddress(4, v))) {
+  for (let i = 0n; i < hostCount(net.sp); i++) {
+    v = nextHost(net.sp, net.gwp, v);
+    if (!taken.has(formatAddress(net.sp.family, v))) {
       net.hint = v;
       return;
     }
   }
-  throw new ValidationError('ipv4', `no free address left in ${net.subnet}`);
+  throw new ValidationError(net.s4 ? 'ipv4' : 'ipv6', `no free address left in ${net.sp.cidr}`);
+}
+
+/** The host bindings the kernel holds, from both host-port sets. */
+async function readHeld(net: BridgeNetwork): Promise<HeldBinding[]> {
+  const read = (set: string) => net.netns.nft.listElements(FAMILY, TABLE, set).catch(() => []);
+  const [v4, v6] = await Promise.all([read(SETS.hostports), read(SETS.hostports6)]);
+  return heldBindings(v4, v6);
 }
 
 /** Deletes the veth `name` made for endpoint `id`: untagged (its tagging never ran) or tagged as that endpoint. */

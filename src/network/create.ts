@@ -16,7 +16,7 @@ import { isGone } from './endpoint.js';
 import { elements } from './endpoints.js';
 import { foreignDrops, writeAccepts } from './firewall.js';
 import { currentHolder } from './holder.js';
-import { type Subnet, formatAddress, lastAddress, nextHost, parseAddress } from './ipam.js';
+import { type Subnet, formatAddress, lastAddress, nextHost, parseAddress, parseSubnet } from './ipam.js';
 import { type BridgeNetworkOptions, checkHostNetns, describe } from './options.js';
 import { removeNetworkState } from './remove.js';
 import { boundsOf, nameKey, reserveNetwork } from './reservation.js';
@@ -57,12 +57,15 @@ export async function createNetwork(options: BridgeNetworkOptions): Promise<Netw
     }
 
     fault('create:rules');
+    // The address search walks the IPv4 subnet, or the IPv6 one on IPv6-only networks.
+    const sp = tag.ipRange ? parseSubnet(tag.ipRange, 'ipRange', 4) : ((s4 ?? s6) as Subnet);
+    const gwp = parseAddress(s4 ? tag.gateway : tag.gateway6, 'gateway').value;
     const reservation = {
       name: tag.name,
       bridge,
-      range4: range(s4),
+      ...(s4 ? { range4: range(s4) } : {}),
       ...(s6 ? { range6: range(s6) } : {}),
-      firstAddress: formatAddress(4, nextHost(s4, parseAddress(tag.gateway, 'gateway').value, s4.network)),
+      firstAddress: formatAddress(sp.family, nextHost(sp, gwp, sp.network)),
     };
     // Registered before the commit: when its answer is lost the reservation may be in place.
     // (Not after EEXIST: then the name, subnet or bridge is someone else's.)
@@ -70,7 +73,7 @@ export async function createNetwork(options: BridgeNetworkOptions): Promise<Netw
     undo.push(() => (reserved ? removeNetworkState(host, tag.name, bridge) : undefined));
     await commitWithTable(host, async (tx) => {
       reserveNetwork(tx, reservation, currentHolder());
-      addNetworkRules(tx, { name: tag.name, bridge, subnet: tag.subnet, masquerade: tag.masquerade, internal: tag.internal, ...(tag.subnet6 ? { subnet6: tag.subnet6 } : {}) });
+      addNetworkRules(tx, { name: tag.name, bridge, ...(tag.subnet ? { subnet: tag.subnet } : {}), masquerade: tag.masquerade, internal: tag.internal, ...(tag.subnet6 ? { subnet6: tag.subnet6 } : {}) });
       writeAccepts(tx, foreignDrops({ chains: await host.nft.listChains() }, s6 !== undefined), tag.name, bridge);
     }).catch(async (e: unknown) => {
       if (!(e instanceof NetplumbError && e.code === 'EEXIST')) throw e;
@@ -87,7 +90,8 @@ export async function createNetwork(options: BridgeNetworkOptions): Promise<Netw
     });
 
     fault('create:address');
-    const addrs = new RtnlBatch(host).addressAdd({ link: link.index, address: `${tag.gateway}/${s4.prefixLength}`, broadcast: true });
+    const addrs = new RtnlBatch(host);
+    if (s4 && tag.gateway) addrs.addressAdd({ link: link.index, address: `${tag.gateway}/${s4.prefixLength}`, broadcast: true });
     if (s6 && tag.gateway6) addrs.addressAdd({ link: link.index, address: `${tag.gateway6}/${s6.prefixLength}`, nodad: true });
     await addrs.commit();
 
@@ -136,7 +140,7 @@ export async function commitWithTable(host: Netns, write: (tx: Transaction) => P
 }
 
 /** Says which of the network's reservations someone else holds (after an EEXIST). */
-async function takenBy(host: Netns, name: string, bridge: string, s4: Subnet, s6: Subnet | undefined, cause: unknown): Promise<Error> {
+async function takenBy(host: Netns, name: string, bridge: string, s4: Subnet | undefined, s6: Subnet | undefined, cause: unknown): Promise<Error> {
   const read = (set: string) => elements(host, set);
   if ((await read(SETS.networks)).some((e) => e.key === nameKey(name))) return new ValidationError('name', `network ${name} already exists`, { cause });
   if ((await read(SETS.bridges)).some((e) => e.key === bridge)) return new ValidationError('bridge', `${bridge} is the bridge of another network`, { cause });

@@ -46,9 +46,9 @@ export interface EndpointInit {
   names?: readonly string[];
   ifname: string;
   hostIfname: string;
-  ipv4: string;
+  ipv4?: string;
   ipv6?: string;
-  prefixLength: number;
+  prefixLength?: number;
   prefixLength6?: number;
   mac: string;
   gateway?: string;
@@ -63,7 +63,7 @@ export interface EndpointInit {
 }
 
 /**
- * A namespace attached to a {@link BridgeNetwork}: made by `net.connect()` or read from
+ * A namespace attached to a {@link BridgeNetwork} (or a macvlan or overlay network): made by `net.connect()` or read from
  * the kernel by `net.endpoints()`. Plain data fields, a snapshot of the kernel's state
  * when it was made or read, plus {@link remove}.
  */
@@ -80,14 +80,14 @@ export class Endpoint {
   readonly aliases: readonly string[];
   /** Interface name inside the namespace (eth0 ...). */
   readonly ifname: string;
-  /** The host-side veth, a port of the bridge. */
+  /** The host-side veth, a port of the bridge; `''` on macvlan networks, whose endpoints have no host-side link. */
   readonly hostIfname: string;
-  /** IPv4 address (no prefix). */
-  readonly ipv4: string;
-  /** IPv6 address (no prefix), on dual-stack networks. */
+  /** IPv4 address (no prefix); undefined on IPv6-only networks. */
+  readonly ipv4: string | undefined;
+  /** IPv6 address (no prefix), on dual-stack and IPv6-only networks. */
   readonly ipv6: string | undefined;
   /** Prefix length of the IPv4 subnet. */
-  readonly prefixLength: number;
+  readonly prefixLength: number | undefined;
   /** Prefix length of the IPv6 subnet. */
   readonly prefixLength6: number | undefined;
   /** MAC address of {@link ifname}. */
@@ -171,8 +171,7 @@ export class Endpoint {
       netnsInode: this.netnsInode,
       ifname: this.ifname,
       hostIfname: this.hostIfname,
-      ipAddress: this.ipv4,
-      ipPrefixLen: this.prefixLength,
+      ...(this.ipv4 !== undefined ? { ipAddress: this.ipv4, ipPrefixLen: this.prefixLength as number } : {}),
       ...(this.gateway !== undefined ? { gateway: this.gateway } : {}),
       ...(this.ipv6 !== undefined ? { globalIPv6Address: this.ipv6, globalIPv6PrefixLen: this.prefixLength6 as number } : {}),
       ...(this.gateway6 !== undefined ? { ipv6Gateway: this.gateway6 } : {}),

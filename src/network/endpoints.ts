@@ -63,6 +63,8 @@ export async function readEndpoints<T>(net: BridgeNetwork, filter: EndpointFilte
     host.links.list({ master: net.bridgeIndex }),
     elements(host, PORT_MAPS[4].any),
     elements(host, PORT_MAPS[4].addr),
+    elements(host, PORT_MAPS[6].any),
+    elements(host, PORT_MAPS[6].addr),
   ]);
   const found = new Map<string, Found>();
   for (const e of attached) {
@@ -83,12 +85,14 @@ export async function readEndpoints<T>(net: BridgeNetwork, filter: EndpointFilte
   each(addrs4, (f, e) => (f.ipv4 = String(e.key)));
   each(addrs6, (f, e) => (f.ipv6 = String(e.key)));
   each(macs, (f, e) => (f.mac = String(e.key)));
-  // IPv4 elements only: an every-address port is in the IPv6 map too, and reported once.
+  // An every-address port of a dual-stack endpoint is in both families' maps: reported once,
+  // from the IPv4 map (the IPv6 one serves IPv6-only endpoints).
   maps.forEach((list, i) => {
     each(list, (f, e) => {
+      if (i === 2 && f.ipv4 !== undefined) return;
       const key = e.key as Array<string | number>;
       const data = e.data as Array<string | number>;
-      const [hostIp, proto, hostPort] = i === 1 ? key : ['0.0.0.0', ...key];
+      const [hostIp, proto, hostPort] = i === 1 || i === 3 ? key : ['0.0.0.0', ...key];
       f.ports.push({ protocol: proto === 'udp' || proto === 17 ? 'udp' : 'tcp', hostIp: String(hostIp), hostPort: Number(hostPort), containerPort: Number(data[1]) });
     });
   });
@@ -102,7 +106,7 @@ export async function readEndpoints<T>(net: BridgeNetwork, filter: EndpointFilte
     const tag = tags.get(id);
     // A connect still under way is not an endpoint yet.
     if (!tag && mayBeInProgress(f.anchor.holder)) continue;
-    if (f.ipv4 === undefined || f.mac === undefined) continue;
+    if ((f.ipv4 === undefined && f.ipv6 === undefined) || f.mac === undefined) continue;
     out.push(
       make({
         id,
@@ -110,12 +114,11 @@ export async function readEndpoints<T>(net: BridgeNetwork, filter: EndpointFilte
         ...(f.anchor.names ? { names: f.anchor.names } : {}),
         ifname: tag?.if ?? f.anchor.ifname ?? 'eth0',
         hostIfname: hostIfnameOf(id),
-        ipv4: f.ipv4,
+        ...(f.ipv4 !== undefined && net.s4 ? { ipv4: f.ipv4, prefixLength: net.s4.prefixLength } : {}),
         ...(f.ipv6 !== undefined ? { ipv6: f.ipv6 } : {}),
-        prefixLength: net.s4.prefixLength,
         ...(net.s6 ? { prefixLength6: net.s6.prefixLength } : {}),
         mac: f.mac,
-        ...(net.internal ? {} : { gateway: net.gateway, ...(net.gateway6 ? { gateway6: net.gateway6 } : {}) }),
+        ...(net.internal ? {} : { ...(net.gateway ? { gateway: net.gateway } : {}), ...(net.gateway6 ? { gateway6: net.gateway6 } : {}) }),
         ports: f.ports,
         netnsInode: f.inode,
         ...(tag?.ns !== undefined ? { netnsPath: `${NETNS_RUN_DIR}/${tag.ns}` } : {}),

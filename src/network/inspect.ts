@@ -15,9 +15,9 @@ export interface NetworkInspect {
   bridge: string;
   /** Namespace acting as the host. */
   netns: { path?: string; inode: number };
-  ipam: { subnet: string; gateway: string; subnet6?: string; gateway6?: string };
+  ipam: { subnet?: string; gateway?: string; ipRange?: string; subnet6?: string; gateway6?: string };
   options: { mtu?: number; masquerade: boolean; icc: boolean; internal: boolean; hostIp?: string };
-  endpoints: Array<{ id: string; owner?: string; ifname: string; hostIfname: string; ipv4: string; ipv6?: string; mac: string; sandboxKey?: string; attached: boolean; ports: PublishedPort[] }>;
+  endpoints: Array<{ id: string; owner?: string; ifname: string; hostIfname: string; ipv4?: string; ipv6?: string; mac: string; sandboxKey?: string; attached: boolean; ports: PublishedPort[] }>;
   /**
    * Other firewalls' forward chains that drop by policy (iptables' FORWARD after Docker or
    * ufw, someone's nftables chain), and whether netplumb's tagged accepts for this
@@ -36,14 +36,14 @@ export async function inspectNetwork(net: BridgeNetwork): Promise<NetworkInspect
     driver: 'bridge',
     bridge: net.bridge,
     netns: { ...(net.netns.path !== undefined ? { path: net.netns.path } : {}), inode: net.netns.inode },
-    ipam: { subnet: net.subnet, gateway: net.gateway, ...(net.subnet6 ? { subnet6: net.subnet6, gateway6: net.gateway6 as string } : {}) },
+    ipam: { ...(net.subnet ? { subnet: net.subnet, gateway: net.gateway as string } : {}), ...(net.ipRange ? { ipRange: net.ipRange } : {}), ...(net.subnet6 ? { subnet6: net.subnet6, gateway6: net.gateway6 as string } : {}) },
     options: { ...(net.mtu ? { mtu: net.mtu } : {}), masquerade: net.masquerade, icc: net.icc, internal: net.internal, ...(net.hostIp ? { hostIp: net.hostIp } : {}) },
     endpoints: endpoints.map((e) => ({
       id: e.id,
       ...(e.owner !== undefined ? { owner: e.owner } : {}),
       ifname: e.ifname,
       hostIfname: e.hostIfname,
-      ipv4: `${e.ipv4}/${e.prefixLength}`,
+      ...(e.ipv4 ? { ipv4: `${e.ipv4}/${e.prefixLength as number}` } : {}),
       ...(e.ipv6 ? { ipv6: `${e.ipv6}/${e.prefixLength6 as number}` } : {}),
       mac: e.mac,
       ...(e.netnsPath !== undefined ? { sandboxKey: e.netnsPath } : {}),

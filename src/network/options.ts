@@ -6,7 +6,7 @@
 import { ValidationError } from '../errors.js';
 import { Netns } from '../netns.js';
 import { checkIfname } from '../rtnl/validate.js';
-import { type Subnet, checkHost, formatAddress, parseAddress, parseSubnet } from './ipam.js';
+import { type Subnet, checkHost, contains, formatAddress, lastAddress, parseAddress, parseSubnet } from './ipam.js';
 import type { PublishSpec } from './ports.js';
 import type { NetworkTag } from './tag.js';
 
@@ -18,11 +18,16 @@ export interface BridgeNetworkOptions {
   name: string;
   /** Bridge interface name (at most 15 bytes); default `np-<name>` cut to 15. */
   bridge?: string;
-  /** IPv4 subnet, e.g. `172.30.0.0/16`. */
-  subnet: string;
+  /** IPv4 subnet, e.g. `172.30.0.0/16`; omit it (and give `subnet6`) for an IPv6-only network. */
+  subnet?: string;
   /** Gateway (the bridge's address); default the subnet's first address. */
   gateway?: string;
-  /** IPv6 subnet for dual stack, e.g. `fd00:30::/64`. */
+  /**
+   * Hand out IPv4 addresses only from this part of the subnet (`--ip-range`), e.g. one
+   * host's share of an overlay's subnet. The gateway need not be inside it.
+   */
+  ipRange?: string;
+  /** IPv6 subnet, e.g. `fd00:30::/64`: dual stack with `subnet`, IPv6-only without. */
   subnet6?: string;
   /** IPv6 gateway; default the subnet's first address. */
   gateway6?: string;
@@ -34,7 +39,7 @@ export interface BridgeNetworkOptions {
   icc?: boolean;
   /** No traffic in or out of the host, no default route, no published ports (default false). */
   internal?: boolean;
-  /** Default host address for published ports (Docker's `com.docker.network.bridge.host_binding_ipv4`); IPv4. */
+  /** Default host address for published ports (Docker's `com.docker.network.bridge.host_binding_ipv4`), IPv4 or IPv6. */
   hostIp?: string;
 }
 
@@ -42,11 +47,11 @@ export interface BridgeNetworkOptions {
 export interface ConnectOptions {
   /** Interface name inside the namespace; default `eth0`, or the first free `ethN` in a namespace that has interfaces. */
   ifname?: string;
-  /** IPv4 address; default the next free one. Must be in the subnet, not the network/gateway/broadcast address, not in use. */
+  /** IPv4 address; default the next free one. Must be in the subnet, not the network/gateway/broadcast address, not in use. Not on IPv6-only networks. */
   ipv4?: string;
-  /** IPv6 address on dual-stack networks; default the subnet's address with the IPv4 address's host part. */
+  /** IPv6 address; default on dual-stack networks the subnet's address with the IPv4 address's host part, on IPv6-only networks the next free one. */
   ipv6?: string;
-  /** MAC address; default derived from the IPv4 address as Docker does (172.17.0.2 → 02:42:ac:11:00:02). */
+  /** MAC address; default derived from the IPv4 address as Docker does (172.17.0.2 → 02:42:ac:11:00:02), on IPv6-only networks from the IPv6 address's last 32 bits. */
   mac?: string;
   /** Ports to publish. */
   publish?: PublishSpec[];
@@ -124,21 +129,32 @@ export function checkHostNetns(netns: unknown): void {
 }
 
 /** Validates create() options into the tag that describes the network. */
-export function describe(o: BridgeNetworkOptions): { tag: NetworkTag; bridge: string; s4: Subnet; s6?: Subnet } {
+export function describe(o: BridgeNetworkOptions): { tag: NetworkTag; bridge: string; s4?: Subnet; s6?: Subnet } {
   checkObject(o);
   checkNetworkName(o.name);
   const bridge = checkIfname(o.bridge ?? `np-${o.name}`.slice(0, 15), 'bridge');
-  const s4 = parseSubnet(o.subnet, 'subnet', 4);
-  const gw = o.gateway === undefined ? s4.network + 1n : parseAddress(o.gateway, 'gateway', 4).value;
-  checkHost(s4, undefined, gw, 'gateway');
+  if (o.subnet === undefined && o.subnet6 === undefined) throw new ValidationError('subnet', 'give subnet (IPv4), subnet6 (IPv6) or both');
+  let s4: Subnet | undefined;
   const tag: NetworkTag = {
     name: o.name,
-    subnet: s4.cidr,
-    gateway: formatAddress(4, gw),
     masquerade: bool(o.masquerade, 'masquerade', true),
     icc: bool(o.icc, 'icc', true),
     internal: bool(o.internal, 'internal', false),
   };
+  if (o.subnet !== undefined) {
+    s4 = parseSubnet(o.subnet, 'subnet', 4);
+    const gw = o.gateway === undefined ? s4.network + 1n : parseAddress(o.gateway, 'gateway', 4).value;
+    checkHost(s4, undefined, gw, 'gateway');
+    tag.subnet = s4.cidr;
+    tag.gateway = formatAddress(4, gw);
+    if (o.ipRange !== undefined) {
+      const r = parseSubnet(o.ipRange, 'ipRange', 4);
+      if (!contains(s4, r.network) || !contains(s4, lastAddress(r))) throw new ValidationError('ipRange', `${r.cidr} is not inside ${s4.cidr}`);
+      tag.ipRange = r.cidr;
+    }
+  } else if (o.gateway !== undefined || o.ipRange !== undefined) {
+    throw new ValidationError(o.gateway !== undefined ? 'gateway' : 'ipRange', 'needs subnet');
+  }
   let s6: Subnet | undefined;
   if (o.subnet6 !== undefined) {
     s6 = parseSubnet(o.subnet6, 'subnet6', 6);
@@ -153,6 +169,11 @@ export function describe(o: BridgeNetworkOptions): { tag: NetworkTag; bridge: st
     if (!Number.isInteger(o.mtu) || o.mtu < 68 || o.mtu > 65535) throw new ValidationError('mtu', `${o.mtu} is not an MTU (68-65535)`);
     tag.mtu = o.mtu;
   }
-  if (o.hostIp !== undefined) tag.hostIp = formatAddress(4, parseAddress(o.hostIp, 'hostIp', 4).value);
-  return { tag, bridge, ...(s6 ? { s4, s6 } : { s4 }) };
+  if (o.hostIp !== undefined) {
+    const a = parseAddress(o.hostIp, 'hostIp');
+    if (a.family === 6 && !s6) throw new ValidationError('hostIp', `${o.hostIp} is an IPv6 address and the network has no IPv6 subnet`);
+    if (a.family === 4 && a.value !== 0n && !s4) throw new ValidationError('hostIp', `${o.hostIp} is an IPv4 address and the network is IPv6-only`);
+    tag.hostIp = formatAddress(a.family, a.value);
+  }
+  return { tag, bridge, ...(s4 ? { s4 } : {}), ...(s6 ? { s6 } : {}) };
 }

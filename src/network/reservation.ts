@@ -13,7 +13,8 @@
  * | namespace on a network | `attached` | bridge . namespace inode | one endpoint per namespace and network |
  * | IPv4 / IPv6 address | `addrs4` / `addrs6` | the address | subnets do not overlap, so one set serves all |
  * | MAC | `macs` | the address | |
- * | host port | `hostports` (interval) | proto . port . host address; every address is a range | a specific address inside an "any" range, or the reverse, overlaps: EEXIST, as Docker refuses the pair |
+ * | host port | `hostports` (interval) | proto . port . IPv4 host address; every address is a range | a specific address inside an "any" range, or the reverse, overlaps: EEXIST, as Docker refuses the pair |
+ * | host port on IPv6 | `hostports6` (interval) | proto . port . 96 bits of SHA-256(IPv6 host address); "every address" also holds the range of all of them | the same overlap, for IPv6 host addresses (an address does not fit beside proto and port in 16 bytes; a concatenated set would not see a range enclose a point) |
  * | interface name in a namespace | the link itself | ifname | the kernel refuses a second link of that name |
  * | default route of a namespace | the route itself | 0.0.0.0/0 | NLM_F_EXCL |
  *
@@ -27,7 +28,7 @@
 import { createHash } from 'node:crypto';
 import type { SetElement, Transaction } from '../nft/index.js';
 import { formatIp } from '../rtnl/ip.js';
-import { lastAddress, parseAddress, parseSubnet } from './ipam.js';
+import { formatAddress, lastAddress, parseAddress, parseSubnet } from './ipam.js';
 import { PORT_MAPS, type PortElement, SETS, elementsOf, portElement, publishedElement } from './ruleset.js';
 import { type Holder, endpointComment, networkComment } from './tag.js';
 
@@ -44,7 +45,7 @@ const PROTO = { tcp: 6, udp: 17 } as const;
  * address" the range over all IPv4 addresses. Any-address and specific-address bindings
  * of one port and protocol then overlap, and the kernel refuses the second.
  */
-export function hostPortElement(p: { protocol: 'tcp' | 'udp'; hostPort: number; hostIp?: string }, comment: string): SetElement {
+export function hostPortElement(p: { protocol: 'tcp' | 'udp'; hostPort: number; hostIp?: string | undefined }, comment: string): SetElement {
   const key = new Uint8Array(16);
   key[1] = PROTO[p.protocol];
   key[2] = p.hostPort >> 8;
@@ -58,6 +59,33 @@ export function hostPortElement(p: { protocol: 'tcp' | 'udp'; hostPort: number; 
   const end = key.slice();
   end.fill(0xff, 12);
   return { key: formatIp(key), keyEnd: formatIp(end), comment };
+}
+
+/**
+ * The `hostports6` element of one host binding: proto (2 bytes), port (2), then the first
+ * 12 bytes of SHA-256 of the IPv6 host address (collisions: 2^-96), and for "every
+ * address" the range over all of them — held beside the IPv4 range of `hostports`, so a
+ * binding on one IPv6 address and one on every address overlap, either way round. (A
+ * concatenated proto . port . address set would hold the address whole, but the kernel's
+ * pipapo backend only checks a new range's ends, so a range enclosing a point would pass.)
+ */
+export function hostPort6Element(p: { protocol: 'tcp' | 'udp'; hostPort: number; hostIp?: string | undefined }, comment: string): SetElement {
+  const key = new Uint8Array(16);
+  key[1] = PROTO[p.protocol];
+  key[2] = p.hostPort >> 8;
+  key[3] = p.hostPort & 0xff;
+  if (p.hostIp !== undefined) {
+    key.set(hostIp6Digest(p.hostIp), 4);
+    return { key: formatIp(key), comment };
+  }
+  const end = key.slice();
+  end.fill(0xff, 4);
+  return { key: formatIp(key), keyEnd: formatIp(end), comment };
+}
+
+/** The 12 bytes standing for an IPv6 host address in `hostports6`. */
+export function hostIp6Digest(address: string): Uint8Array {
+  return createHash('sha256').update(formatAddress(6, parseAddress(address, 'hostIp', 6).value)).digest().subarray(0, 12);
 }
 
 /** First and last address of an interval element as read back (a prefix, a range, or one address). */
@@ -78,7 +106,7 @@ export interface EndpointReservation {
   ifname: string;
   /** Inode of its namespace. */
   inode: number;
-  ipv4: string;
+  ipv4?: string;
   ipv6?: string;
   mac: string;
   ports: readonly PortElement[];
@@ -93,7 +121,7 @@ function endpointElements(r: EndpointReservation, holder: Holder | undefined): A
   const anchor = holder ? endpointComment(r.network, r.id, { holder, ifname: r.ifname, ...(r.owner !== undefined ? { owner: r.owner } : {}), ...(r.names?.length ? { names: r.names } : {}) }) : comment;
   const groups: Array<[string, SetElement[], boolean]> = [
     [SETS.attached, [{ key: [r.bridge, r.inode], comment: anchor }], true],
-    [SETS.addrs4, [{ key: r.ipv4, comment }], true],
+    ...(r.ipv4 ? [[SETS.addrs4, [{ key: r.ipv4, comment }], true] as [string, SetElement[], boolean]] : []),
     ...(r.ipv6 ? [[SETS.addrs6, [{ key: r.ipv6, comment }], true] as [string, SetElement[], boolean]] : []),
     [SETS.macs, [{ key: r.mac, comment }], true],
   ];
@@ -107,7 +135,9 @@ function endpointElements(r: EndpointReservation, holder: Holder | undefined): A
     g.elements.push(element);
   };
   for (const p of r.ports) {
-    if (p.hostFamily === 4) put(SETS.hostports, hostPortElement(p, comment), true);
+    // A binding on every address holds both families' ranges, whatever the endpoint's own families.
+    if (p.hostIp === undefined || p.hostFamily === 4) put(SETS.hostports, hostPortElement(p, comment), true);
+    if (p.hostIp === undefined || p.hostFamily === 6) put(SETS.hostports6, hostPort6Element(p, comment), true);
     put(portElement(p, comment).set, portElement(p, comment).element, false);
     // Host ports that reach the same container port share its forward-accept element.
     put(publishedElement(p, comment).set, publishedElement(p, comment).element, false);
@@ -124,8 +154,9 @@ function endpointElements(r: EndpointReservation, holder: Holder | undefined): A
  */
 export function reserveEndpoint(tx: Transaction, r: EndpointReservation, holder: Holder, cursor?: string): void {
   if (cursor !== undefined) {
-    tx.deleteElements(elementsOf(SETS.cursors, [{ key: r.bridge }]));
-    tx.addElements(elementsOf(SETS.cursors, [{ key: r.bridge, data: cursor, comment: networkComment(r.network) }]));
+    const set = cursor.includes(':') ? SETS.cursors6 : SETS.cursors;
+    tx.deleteElements(elementsOf(set, [{ key: r.bridge }]));
+    tx.addElements(elementsOf(set, [{ key: r.bridge, data: cursor, comment: networkComment(r.network) }]));
   }
   for (const [set, elements, exclusive] of endpointElements(r, holder)) {
     if (exclusive) tx.createElements(elementsOf(set, elements));
@@ -142,10 +173,10 @@ export function releaseEndpoint(tx: Transaction, r: EndpointReservation): void {
 export interface NetworkReservation {
   name: string;
   bridge: string;
-  /** IPv4 subnet as first and last address. */
-  range4: [string, string];
+  /** IPv4 subnet as first and last address (none on IPv6-only networks). */
+  range4?: [string, string];
   range6?: [string, string];
-  /** The first address the search for endpoint addresses tries. */
+  /** The first address the search for endpoint addresses tries (IPv4, or IPv6 on IPv6-only networks). */
   firstAddress: string;
 }
 
@@ -154,10 +185,10 @@ function networkElements(n: NetworkReservation, holder: Holder | undefined): Arr
   const comment = networkComment(n.name);
   return [
     [SETS.networks, [{ key: nameKey(n.name), comment: networkComment(n.name, holder) }]],
-    [SETS.subnets4, [{ key: n.range4[0], keyEnd: n.range4[1], comment }]],
+    ...(n.range4 ? [[SETS.subnets4, [{ key: n.range4[0], keyEnd: n.range4[1], comment }]] as [string, SetElement[]]] : []),
     ...(n.range6 ? [[SETS.subnets6, [{ key: n.range6[0], keyEnd: n.range6[1], comment }]] as [string, SetElement[]]] : []),
     [SETS.bridges, [{ key: n.bridge, comment }]],
-    [SETS.cursors, [{ key: n.bridge, data: n.firstAddress, comment }]],
+    [n.firstAddress.includes(':') ? SETS.cursors6 : SETS.cursors, [{ key: n.bridge, data: n.firstAddress, comment }]],
   ];
 }
 
@@ -167,4 +198,4 @@ export function reserveNetwork(tx: Transaction, n: NetworkReservation, holder: H
 }
 
 /** Names of the sets that hold published-port elements, for readers. */
-export const PORT_SETS = [PORT_MAPS[4].any, PORT_MAPS[4].addr, PORT_MAPS[6].any] as const;
+export const PORT_SETS = [PORT_MAPS[4].any, PORT_MAPS[4].addr, PORT_MAPS[6].any, PORT_MAPS[6].addr] as const;

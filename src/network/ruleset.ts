@@ -14,19 +14,22 @@
  *   set subnets6  { type ipv6_addr; flags interval }
  *   set bridges   { type ifname }                    # every network's bridge
  *   map cursors   { type ifname : ipv4_addr }        # per bridge: where the next address search starts
+ *   map cursors6  { type ifname : ipv6_addr }        # the same, on IPv6-only networks
  *   set attached  { type ifname . mark }             # bridge . namespace inode: one endpoint per namespace and network
  *   set addrs4    { type ipv4_addr }                 # endpoint addresses
  *   set addrs6    { type ipv6_addr }
  *   set macs      { type ether_addr }
  *   set hostports { type ipv6_addr; flags interval } # proto . port . host address (a range for "any")
+ *   set hostports6 { type ipv6_addr; flags interval } # proto . port . digest of an IPv6 host address ("any": all)
  *   map ports4      { type inet_proto . inet_service : ipv4_addr . inet_service }   # any local address
  *   map ports4_addr { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service }
  *   map ports6                                                                     # any, IPv6
+ *   map ports6_addr { type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service }
  *   set published4  { type ipv4_addr . inet_proto . inet_service }                 # container side
  *   set published6
  *   chain prerouting  { type nat hook prerouting priority dstnat; fib daddr type local jump publish }
  *   chain output      { type nat hook output priority -100; fib daddr type local jump publish }
- *   chain publish     { dnat via ports4_addr, ports4, ports6 }
+ *   chain publish     { dnat via ports4_addr, ports4, ports6_addr, ports6 }
  *   chain postrouting { type nat hook postrouting priority srcnat; <per network: masquerade, hairpin, localhost> }
  *   chain forward     { type filter hook forward priority filter; ct state established,related accept;
  *                       jump isolation; published ports accept; jump inbound }
@@ -51,7 +54,7 @@ export const FAMILY: Family = 'inet';
 /** Map names by address family and binding. */
 export const PORT_MAPS = {
   4: { any: 'ports4', addr: 'ports4_addr', published: 'published4' },
-  6: { any: 'ports6', published: 'published6' },
+  6: { any: 'ports6', addr: 'ports6_addr', published: 'published6' },
 } as const;
 
 /** The reservation sets (see the module comment). */
@@ -61,11 +64,13 @@ export const SETS = {
   subnets6: 'subnets6',
   bridges: 'bridges',
   cursors: 'cursors',
+  cursors6: 'cursors6',
   attached: 'attached',
   addrs4: 'addrs4',
   addrs6: 'addrs6',
   macs: 'macs',
   hostports: 'hostports',
+  hostports6: 'hostports6',
 } as const;
 
 const t = { family: FAMILY, table: TABLE };
@@ -78,14 +83,17 @@ const SET_TYPES: Record<string, SetTypes> = {
   [SETS.subnets6]: { keyType: 'ipv6_addr', interval: true },
   [SETS.bridges]: { keyType: 'ifname' },
   [SETS.cursors]: { keyType: 'ifname', dataType: 'ipv4_addr' },
+  [SETS.cursors6]: { keyType: 'ifname', dataType: 'ipv6_addr' },
   [SETS.attached]: { keyType: ['ifname', 'mark'] },
   [SETS.addrs4]: { keyType: 'ipv4_addr' },
   [SETS.addrs6]: { keyType: 'ipv6_addr' },
   [SETS.macs]: { keyType: 'ether_addr' },
   [SETS.hostports]: { keyType: 'ipv6_addr', interval: true },
+  [SETS.hostports6]: { keyType: 'ipv6_addr', interval: true },
   [PORT_MAPS[4].any]: { keyType: ['inet_proto', 'inet_service'], dataType: ['ipv4_addr', 'inet_service'] },
   [PORT_MAPS[4].addr]: { keyType: ['ipv4_addr', 'inet_proto', 'inet_service'], dataType: ['ipv4_addr', 'inet_service'] },
   [PORT_MAPS[6].any]: { keyType: ['inet_proto', 'inet_service'], dataType: ['ipv6_addr', 'inet_service'] },
+  [PORT_MAPS[6].addr]: { keyType: ['ipv6_addr', 'inet_proto', 'inet_service'], dataType: ['ipv6_addr', 'inet_service'] },
   [PORT_MAPS[4].published]: { keyType: ['ipv4_addr', 'inet_proto', 'inet_service'] },
   [PORT_MAPS[6].published]: { keyType: ['ipv6_addr', 'inet_proto', 'inet_service'] },
 };
@@ -123,6 +131,7 @@ export function addTable(tx: Transaction): void {
   const publish: Rule[] = [
     [meta.nfproto.eq('ipv4'), dnat.map(PORT_MAPS[4].addr, [ip.daddr, meta.l4proto, th.dport])],
     [meta.nfproto.eq('ipv4'), dnat.map(PORT_MAPS[4].any, [meta.l4proto, th.dport])],
+    [meta.nfproto.eq('ipv6'), dnat.map(PORT_MAPS[6].addr, [ip6.daddr, meta.l4proto, th.dport], { to: ['ipv6_addr', 'inet_service'] })],
     [meta.nfproto.eq('ipv6'), dnat.map(PORT_MAPS[6].any, [meta.l4proto, th.dport], { to: ['ipv6_addr', 'inet_service'] })],
   ].map((r) => r.flat());
   for (const expressions of publish) tx.addRule({ ...t, chain: 'publish', expressions });
@@ -146,7 +155,7 @@ export function addTable(tx: Transaction): void {
 export interface NetworkRules {
   name: string;
   bridge: string;
-  subnet: string;
+  subnet?: string;
   subnet6?: string;
   masquerade: boolean;
   internal: boolean;
@@ -163,17 +172,17 @@ export function addNetworkRules(tx: Transaction, n: NetworkRules): void {
 
   if (n.masquerade && !n.internal) {
     // Like Docker's `-s 172.17.0.0/16 ! -o docker0 -j MASQUERADE`.
-    rule('postrouting', [v4, ip.saddr.in(n.subnet), meta.oifname.ne(n.bridge), masquerade()].flat());
+    if (n.subnet) rule('postrouting', [v4, ip.saddr.in(n.subnet), meta.oifname.ne(n.bridge), masquerade()].flat());
     if (n.subnet6) rule('postrouting', [v6, ip6.saddr.in(n.subnet6), meta.oifname.ne(n.bridge), masquerade()].flat());
   }
   // Hairpin: a container reaching a published port of its own network is DNATed back
   // onto the bridge; without masquerade the reply would bypass the host's conntrack.
   // (iifname is unknown in postrouting, so "DNATed and leaving through its own bridge".)
-  rule('postrouting', [v4, ct.status.in(['dnat']), meta.oifname.eq(n.bridge), ip.saddr.in(n.subnet), masquerade()].flat());
+  if (n.subnet) rule('postrouting', [v4, ct.status.in(['dnat']), meta.oifname.eq(n.bridge), ip.saddr.in(n.subnet), masquerade()].flat());
   if (n.subnet6) rule('postrouting', [v6, ct.status.in(['dnat']), meta.oifname.eq(n.bridge), ip6.saddr.in(n.subnet6), masquerade()].flat());
   // The host connecting to 127.0.0.1:PORT reaches the container from a loopback source,
   // which must not leave the host: masquerade it to the bridge address (route_localnet is on).
-  rule('postrouting', [v4, meta.oifname.eq(n.bridge), ip.saddr.in('127.0.0.0/8'), masquerade()].flat());
+  if (n.subnet) rule('postrouting', [v4, meta.oifname.eq(n.bridge), ip.saddr.in('127.0.0.0/8'), masquerade()].flat());
 
   // Isolation between netplumb networks, like Docker's DOCKER-ISOLATION chains.
   rule('isolation', [meta.iifname.eq(n.bridge), meta.oifname.ne(n.bridge), meta.oifname.in(`@${SETS.bridges}`), drop()].flat());
@@ -201,7 +210,7 @@ export function portElement(p: PortElement, comment: string): { set: string; ele
   if (p.hostIp === undefined) {
     return { set: PORT_MAPS[p.hostFamily].any, element: { key: [p.protocol, p.hostPort], data: [p.target, p.containerPort], comment } };
   }
-  return { set: PORT_MAPS[4].addr, element: { key: [p.hostIp, p.protocol, p.hostPort], data: [p.target, p.containerPort], comment } };
+  return { set: PORT_MAPS[p.hostFamily].addr, element: { key: [p.hostIp, p.protocol, p.hostPort], data: [p.target, p.containerPort], comment } };
 }
 
 /** The forward-accept element for `p` (shared by host ports that reach the same container port). */

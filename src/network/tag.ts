@@ -15,10 +15,13 @@ const ALIAS_MAX = 255;
 /** What a bridge's alias records about its network. */
 export interface NetworkTag {
   name: string;
-  subnet: string;
-  gateway: string;
+  /** IPv4 subnet (none on IPv6-only networks). */
+  subnet?: string;
+  gateway?: string;
   subnet6?: string;
   gateway6?: string;
+  /** The part of the IPv4 subnet this host hands out (`--ip-range`). */
+  ipRange?: string;
   mtu?: number;
   masquerade: boolean;
   icc: boolean;
@@ -67,7 +70,7 @@ export function networkAlias(tag: NetworkTag): string {
 /** The network a bridge alias describes, or undefined when it is not netplumb's. */
 export function parseNetworkAlias(alias: string | undefined): NetworkTag | undefined {
   const t = decode<NetworkTag>(NETWORK_PREFIX, alias);
-  return t && typeof t.name === 'string' && typeof t.subnet === 'string' ? t : undefined;
+  return t && typeof t.name === 'string' && (typeof t.subnet === 'string' || typeof t.subnet6 === 'string') ? t : undefined;
 }
 
 /** The host-side veth alias for an endpoint; drops the namespace name if it does not fit. */
@@ -109,11 +112,28 @@ export interface ParsedComment {
   owner?: string;
   /** On an endpoint's anchor: its DNS names, name first (`connect({ name, aliases })`). */
   names?: string[];
+  /**
+   * On the anchor of an endpoint that has no host-side link to carry its tag (macvlan,
+   * ipvlan): set when its connect has finished — the anchor is then the tag.
+   */
+  done?: boolean;
+  /** On such an anchor: the /run/netns name of its namespace, when it has one. */
+  ns?: string;
+  /** On such an anchor: whether netplumb created the namespace (and deletes it with the endpoint). */
+  own?: boolean;
 }
 
 /** Comment on a network's rules and reservations. */
 export function networkComment(network: string, holder?: Holder): string {
   return `netplumb net=${network}${holder ? ` ${holderText(holder)}` : ''}`;
+}
+
+/**
+ * The anchor comment of a finished endpoint without a host-side link (macvlan, ipvlan):
+ * it stands for the tag, so it names no holder.
+ */
+export function doneComment(network: string, endpoint: string, a: { ifname: string; ns?: string; own: boolean; owner?: string }): string {
+  return `netplumb net=${network} ep=${endpoint} if=${a.ifname} done=1 own=${a.own ? 1 : 0}${a.ns !== undefined ? ` ns=${a.ns}` : ''}${a.owner !== undefined ? ` owner=${a.owner}` : ''}`;
 }
 
 /** Comment on an endpoint's elements; its anchor (the attachment) also names holder, interface and owner. */
@@ -156,5 +176,9 @@ export function parseComment(comment: string | undefined): ParsedComment | undef
   if (owner !== undefined) out.owner = owner;
   const names = fields.get('names');
   if (names) out.names = names.split(',');
+  if (fields.get('done') === '1') out.done = true;
+  const ns = fields.get('ns');
+  if (ns) out.ns = ns;
+  if (fields.has('own')) out.own = fields.get('own') === '1';
   return out;
 }

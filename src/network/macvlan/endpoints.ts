@@ -1,0 +1,76 @@
+/**
+ * Layer 4 (network): a macvlan network's endpoints, read back from the kernel — the
+ * reservation elements (attachment, addresses, MAC) whose anchor is finished — so every
+ * process sees the endpoints every other process connected.
+ * @module
+ */
+import { ValidationError } from '../../errors.js';
+import { NETNS_RUN_DIR, Netns } from '../../netns.js';
+import type { SetElement } from '../../nft/index.js';
+import type { EndpointInit } from '../endpoint.js';
+import type { EndpointFilter } from '../endpoints.js';
+import { checkObject, checkOwner } from '../options.js';
+import { FAMILY, SETS, TABLE } from '../ruleset.js';
+import { type ParsedComment, parseComment } from '../tag.js';
+import type { MacvlanNetwork } from './macvlan-network.js';
+
+async function elements(host: Netns, set: string): Promise<SetElement[]> {
+  try {
+    return await host.nft.listElements(FAMILY, TABLE, set);
+  } catch {
+    return [];
+  }
+}
+
+/** The finished endpoints of `net` matching `filter`, made into objects by `make`. */
+export async function readMacvlanEndpoints<T>(net: MacvlanNetwork, filter: EndpointFilter, make: (init: EndpointInit) => T): Promise<T[]> {
+  checkObject(filter, 'filter');
+  const owner = filter.owner === undefined ? undefined : checkOwner(filter.owner);
+  if (filter.netns !== undefined && !(filter.netns instanceof Netns)) throw new ValidationError('filter.netns', 'must be a Netns handle');
+  const inode = filter.netns?.inode;
+  const host = net.netns;
+  const [attached, addrs4, addrs6, macs] = await Promise.all([SETS.attached, SETS.addrs4, SETS.addrs6, SETS.macs].map((s) => elements(host, s)));
+  const found = new Map<string, { anchor: ParsedComment; inode: number; ipv4?: string; ipv6?: string; mac?: string }>();
+  for (const e of attached ?? []) {
+    const c = parseComment(e.comment);
+    if (c?.network !== net.name || !c.endpoint || !c.done || !Array.isArray(e.key)) continue;
+    const ino = Number(e.key[1]);
+    if ((owner !== undefined && c.owner !== owner) || (inode !== undefined && ino !== inode)) continue;
+    found.set(c.endpoint, { anchor: c, inode: ino });
+  }
+  const each = (list: SetElement[] | undefined, put: (f: NonNullable<ReturnType<typeof found.get>>, e: SetElement) => void): void => {
+    for (const e of list ?? []) {
+      const c = parseComment(e.comment);
+      const f = c?.network === net.name && c.endpoint !== undefined ? found.get(c.endpoint) : undefined;
+      if (f) put(f, e);
+    }
+  };
+  each(addrs4, (f, e) => (f.ipv4 = String(e.key)));
+  each(addrs6, (f, e) => (f.ipv6 = String(e.key)));
+  each(macs, (f, e) => (f.mac = String(e.key)));
+  const { shape } = net;
+  const out: T[] = [];
+  for (const [id, f] of found) {
+    if (f.mac === undefined) continue;
+    const routed = !shape.tag.internal;
+    out.push(
+      make({
+        id,
+        ...(f.anchor.owner !== undefined ? { owner: f.anchor.owner } : {}),
+        ifname: f.anchor.ifname ?? 'eth0',
+        hostIfname: '',
+        ...(f.ipv4 !== undefined && shape.s4 ? { ipv4: f.ipv4, prefixLength: shape.s4.prefixLength } : {}),
+        ...(f.ipv6 !== undefined && shape.s6 ? { ipv6: f.ipv6, prefixLength6: shape.s6.prefixLength } : {}),
+        mac: f.mac,
+        ...(routed && f.ipv4 !== undefined && shape.tag.gateway ? { gateway: shape.tag.gateway } : {}),
+        ...(routed && f.ipv6 !== undefined && shape.tag.gateway6 ? { gateway6: shape.tag.gateway6 } : {}),
+        ports: [],
+        netnsInode: f.inode,
+        ...(f.anchor.ns !== undefined ? { netnsPath: `${NETNS_RUN_DIR}/${f.anchor.ns}` } : {}),
+        ownsNetns: f.anchor.own ?? false,
+        attached: true,
+      }),
+    );
+  }
+  return out;
+}
