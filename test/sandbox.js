@@ -73,14 +73,19 @@ function run(cmd) {
   let passed = 0;
   let failed = 0;
   let skipped = 0;
+  // Skipped because this kernel lacks a feature (a module such as 8021q), said in the title:
+  // the same on every machine of this kind, so not a skip CI must refuse.
+  let featureSkipped = 0;
   let pending = '';
   const count = (line) => {
     if (/^not ok \d+/.test(line)) {
       if (/# TODO/.test(line)) skipped++;
       else failed++;
     } else if (/^ok \d+/.test(line)) {
-      if (/# (SKIP|TODO)/.test(line)) skipped++;
-      else passed++;
+      if (/# (SKIP|TODO)/.test(line)) {
+        if (/\[skipped: the kernel has no /.test(line)) featureSkipped++;
+        else skipped++;
+      } else passed++;
     }
   };
   child.stdout.on('data', (chunk) => {
@@ -99,6 +104,8 @@ function run(cmd) {
       skipped = 0;
     }
     if (code !== 0 && failed === 0) failed = 1; // ava failed without a failing test (e.g. a crash)
+    if (featureSkipped) console.log(`sandbox: ${featureSkipped} test(s) skipped: this kernel lacks what they need (named in their titles)`);
+    skipped += featureSkipped;
     console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
     process.exit(failed > 0 ? 1 : 0);
   });
