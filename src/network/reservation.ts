@@ -26,9 +26,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { SetElement, Transaction } from '../nft/index.js';
-import { formatIp } from '../rtnl/ip.js';
+import { NFT_SET_ELEM_INTERVAL_END } from '../nft/constants.js';
+import type { Unit } from '../nft/elements.js';
+import { NFTNL_UDATA_SET_ELEM_COMMENT, buildUdata, udataString } from '../nft/udata.js';
+import { HOST_LE } from '../netlink/writer.js';
+import { formatIp, parseIp } from '../rtnl/ip.js';
 import { lastAddress, parseAddress, parseSubnet } from './ipam.js';
-import { PORT_MAPS, type PortElement, SETS, elementsOf, portElement, publishedElement } from './ruleset.js';
+import { FAMILY, PORT_MAPS, type PortElement, SETS, TABLE, elementsOf } from './ruleset.js';
 import { type Holder, endpointComment, networkComment } from './tag.js';
 
 /** The key reserving a network's name. */
@@ -85,33 +89,134 @@ export interface EndpointReservation {
   owner?: string;
 }
 
-/** The element groups of an endpoint's reservation: [set, elements, exclusive]. */
-function endpointElements(r: EndpointReservation, holder: Holder | undefined): Array<[string, SetElement[], boolean]> {
-  const comment = endpointComment(r.network, r.id);
-  const anchor = holder ? endpointComment(r.network, r.id, { holder, ifname: r.ifname, ...(r.owner !== undefined ? { owner: r.owner } : {}) }) : comment;
-  const groups: Array<[string, SetElement[], boolean]> = [
-    [SETS.attached, [{ key: [r.bridge, r.inode], comment: anchor }], true],
-    [SETS.addrs4, [{ key: r.ipv4, comment }], true],
-    ...(r.ipv6 ? [[SETS.addrs6, [{ key: r.ipv6, comment }], true] as [string, SetElement[], boolean]] : []),
-    [SETS.macs, [{ key: r.mac, comment }], true],
+/** Bytes of an `ifname` key (the sets' keys and values are built directly as wire bytes: the endpoint hot path skips typed encoding). */
+const IFNAMSIZ = 16;
+
+/** An interface name NUL-padded to IFNAMSIZ at `at` (names are checked ≤ 15 bytes when the network is made). */
+function ifnameBytes(out: Uint8Array, at: number, name: string): void {
+  out.set(Buffer.from(name, 'utf8'), at);
+}
+
+function ipBytes(text: string, family: 4 | 6): Uint8Array {
+  return parseIp(text, 'address', family).bytes;
+}
+
+/** `a . b . c`: each field padded to a 4-byte register, as nftables concatenations are. */
+function concatBytes(fields: ReadonlyArray<Uint8Array | number>, widths: readonly number[]): Uint8Array {
+  let len = 0;
+  for (const w of widths) len += (w + 3) & ~3;
+  const out = new Uint8Array(len);
+  let at = 0;
+  fields.forEach((f, i) => {
+    const w = widths[i] as number;
+    if (typeof f !== 'number') out.set(f, at);
+    else if (w === 1) out[at] = f;
+    else {
+      out[at] = f >> 8;
+      out[at + 1] = f & 0xff;
+    }
+    at += (w + 3) & ~3;
+  });
+  return out;
+}
+
+function commentUdata(comment: string): Uint8Array {
+  return buildUdata([{ type: NFTNL_UDATA_SET_ELEM_COMMENT, value: udataString(comment) }], 'comment');
+}
+
+/** The big-endian successor of an interval's last key: where its end element goes. */
+function successor(b: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(b);
+  for (let i = out.length - 1; i >= 0; i--) {
+    if (out[i] !== 0xff) {
+      out[i] = (out[i] as number) + 1;
+      break;
+    }
+    out[i] = 0;
+  }
+  return out;
+}
+
+/** The `hostports` key bytes of one host binding (see hostPortElement) and its last key. */
+function hostPortBounds(p: { protocol: 'tcp' | 'udp'; hostPort: number; hostIp?: string }): [Uint8Array, Uint8Array] {
+  const key = new Uint8Array(16);
+  key[1] = PROTO[p.protocol];
+  key[2] = p.hostPort >> 8;
+  key[3] = p.hostPort & 0xff;
+  key[10] = 0xff;
+  key[11] = 0xff;
+  if (p.hostIp !== undefined) {
+    key.set(ipBytes(p.hostIp, 4), 12);
+    return [key, key];
+  }
+  const end = key.slice();
+  end.fill(0xff, 12);
+  return [key, end];
+}
+
+/**
+ * The element units of an endpoint's reservation, per set: [set, units, exclusive]. Keys
+ * as the sets declare them (ruleset.ts); the anchor's comment names `holder`. Without
+ * data and comments when the units are for a delete.
+ */
+function endpointUnits(r: EndpointReservation, holder: Holder | undefined, forDelete: boolean): Array<[string, Unit[], boolean]> {
+  const comment = forDelete ? undefined : commentUdata(endpointComment(r.network, r.id));
+  const anchor = forDelete ? undefined : holder ? commentUdata(endpointComment(r.network, r.id, { holder, ifname: r.ifname, ...(r.owner !== undefined ? { owner: r.owner } : {}) })) : comment;
+  const unit = (key: Uint8Array, data: Uint8Array | undefined, udata: Uint8Array | undefined): Unit => {
+    const u: Unit = { flags: 0, key };
+    if (data !== undefined && !forDelete) u.data = data;
+    if (udata !== undefined) u.udata = udata;
+    return u;
+  };
+  const attached = new Uint8Array(IFNAMSIZ + 4);
+  ifnameBytes(attached, 0, r.bridge);
+  new DataView(attached.buffer).setUint32(IFNAMSIZ, r.inode >>> 0, HOST_LE);
+  const v4 = ipBytes(r.ipv4, 4);
+  const v6 = r.ipv6 ? ipBytes(r.ipv6, 6) : undefined;
+  const groups: Array<[string, Unit[], boolean]> = [
+    [SETS.attached, [unit(attached, undefined, anchor)], true],
+    [SETS.addrs4, [unit(v4, undefined, comment)], true],
+    ...(v6 ? [[SETS.addrs6, [unit(v6, undefined, comment)], true] as [string, Unit[], boolean]] : []),
+    [SETS.macs, [unit(parseMacBytes(r.mac), undefined, comment)], true],
   ];
-  const byMap = new Map<string, { elements: SetElement[]; exclusive: boolean; keys: Set<string> }>();
-  const put = (set: string, element: SetElement, exclusive: boolean): void => {
+  const byMap = new Map<string, { units: Unit[]; exclusive: boolean; keys: Set<string> }>();
+  const put = (set: string, exclusive: boolean, key: Uint8Array, ...units: Unit[]): void => {
     let g = byMap.get(set);
-    if (!g) byMap.set(set, (g = { elements: [], exclusive, keys: new Set() }));
-    const k = JSON.stringify(element.key);
+    if (!g) byMap.set(set, (g = { units: [], exclusive, keys: new Set() }));
+    const k = Buffer.from(key.buffer, key.byteOffset, key.length).toString('latin1');
     if (g.keys.has(k)) return; // a dual-stack or multi-port publish shares it
     g.keys.add(k);
-    g.elements.push(element);
+    g.units.push(...units);
   };
   for (const p of r.ports) {
-    if (p.hostFamily === 4) put(SETS.hostports, hostPortElement(p, comment), true);
-    put(portElement(p, comment).set, portElement(p, comment).element, false);
+    const proto = PROTO[p.protocol];
+    if (p.hostFamily === 4) {
+      const [start, last] = hostPortBounds(p);
+      // A one-field interval: the start element and an end element one past its last key.
+      put(SETS.hostports, true, start, unit(start, undefined, comment), { flags: NFT_SET_ELEM_INTERVAL_END, key: successor(last) });
+    }
+    const target = p.hostFamily === 4 ? v4 : (v6 as Uint8Array);
+    const data = concatBytes([target, p.containerPort], [p.hostFamily === 4 ? 4 : 16, 2]);
+    if (p.hostIp === undefined) {
+      const key = concatBytes([proto, p.hostPort], [1, 2]);
+      put(PORT_MAPS[p.hostFamily].any, false, key, unit(key, data, comment));
+    } else {
+      const key = concatBytes([ipBytes(p.hostIp, 4), proto, p.hostPort], [4, 1, 2]);
+      put(PORT_MAPS[4].addr, false, key, unit(key, data, comment));
+    }
     // Host ports that reach the same container port share its forward-accept element.
-    put(publishedElement(p, comment).set, publishedElement(p, comment).element, false);
+    const published = concatBytes([target, proto, p.containerPort], [p.hostFamily === 4 ? 4 : 16, 1, 2]);
+    put(PORT_MAPS[p.hostFamily].published, false, published, unit(published, undefined, comment));
   }
-  for (const [set, g] of byMap) groups.push([set, g.elements, g.exclusive]);
+  for (const [set, g] of byMap) groups.push([set, g.units, g.exclusive]);
   return groups;
+}
+
+/** MAC text (as formatHw writes it) to its 6 bytes. */
+function parseMacBytes(mac: string): Uint8Array {
+  const out = new Uint8Array(6);
+  for (let i = 0; i < 6; i++) out[i] = parseInt(mac.slice(i * 3, i * 3 + 2), 16);
+  return out;
 }
 
 /**
@@ -122,18 +227,17 @@ function endpointElements(r: EndpointReservation, holder: Holder | undefined): A
  */
 export function reserveEndpoint(tx: Transaction, r: EndpointReservation, holder: Holder, cursor?: string): void {
   if (cursor !== undefined) {
-    tx.deleteElements(elementsOf(SETS.cursors, [{ key: r.bridge }]));
-    tx.addElements(elementsOf(SETS.cursors, [{ key: r.bridge, data: cursor }]));
+    const key = new Uint8Array(IFNAMSIZ);
+    ifnameBytes(key, 0, r.bridge);
+    tx.elementUnits('delete', FAMILY, TABLE, SETS.cursors, [{ flags: 0, key }]);
+    tx.elementUnits('add', FAMILY, TABLE, SETS.cursors, [{ flags: 0, key, data: ipBytes(cursor, 4) }]);
   }
-  for (const [set, elements, exclusive] of endpointElements(r, holder)) {
-    if (exclusive) tx.createElements(elementsOf(set, elements));
-    else tx.addElements(elementsOf(set, elements));
-  }
+  for (const [set, units, exclusive] of endpointUnits(r, holder, false)) tx.elementUnits(exclusive ? 'create' : 'add', FAMILY, TABLE, set, units);
 }
 
 /** Writes the release of an endpoint's reservation (every element it holds) into `tx`. */
 export function releaseEndpoint(tx: Transaction, r: EndpointReservation): void {
-  for (const [set, elements] of endpointElements(r, undefined)) tx.deleteElements(elementsOf(set, elements.map((e) => ({ key: e.key, ...(e.keyEnd !== undefined ? { keyEnd: e.keyEnd } : {}) }))));
+  for (const [set, units] of endpointUnits(r, undefined, true)) tx.elementUnits('delete', FAMILY, TABLE, set, units);
 }
 
 /** What a network holds. */
