@@ -1,29 +1,37 @@
 /**
- * Layer 4 (network): connecting a namespace to a bridge network. Plan (validate, pick
- * the interface name and default route from the namespace itself), then two hops to an
- * addon thread:
+ * Layer 4 (network): connecting a namespace to a bridge network. Plan (validate; pick the
+ * endpoint's id and both veth ends' ifindexes, so every request can be written before
+ * anything exists), then one hop to an addon thread that runs, in order, stopping at the
+ * first refusal:
  *
  * 1. in the host: the reservation transaction (address, MAC, host ports, attachment,
  *    exclusive; the DNAT and forward-accept elements), then — only if the kernel took it —
  *    the veth in one message with its peer in place, then the bridge-port flags;
  * 2. in the namespace: IPv6 off when the network has none, then lo up, the interface up,
- *    address(es), default route(s); then, in the host, the veth's tag, which marks the
- *    endpoint complete.
+ *    address(es), then the default route(s); then, in the host, the veth's tag, which
+ *    marks the endpoint complete.
+ *
+ * What the caller did not say is asked of the kernel in the same run: the interface is
+ * eth0 unless the create is refused because the namespace has one (then the first free
+ * ethN, on a second try), and the default route is added unless the namespace has one
+ * (its route table is read before ours goes in; an EEXIST on ours stops the run before the
+ * tag, which then goes alone).
  *
  * An address taken by someone else (EEXIST) moves the search on; any other failure undoes
  * what was done. A crash at any instant leaves a reservation naming the veth it is about,
  * so cleanupNetworks() finds everything.
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import { NetplumbError, ValidationError } from '../errors.js';
 import { Batch, type Reply } from '../netlink/batch.js';
-import { runPipeline } from '../netlink/pipeline.js';
+import { type Step, runPipeline } from '../netlink/pipeline.js';
 import { Netns, validateNetnsName } from '../netns.js';
 import { encodeAddressAdd } from '../rtnl/address.js';
 import { parseMac, formatHw } from '../rtnl/ip.js';
-import { encodeLinkAdd, encodeLinkSet, linkEcho } from '../rtnl/link.js';
-import { encodeRouteAdd } from '../rtnl/route.js';
+import { RT_TABLE_MAIN } from '../rtnl/constants.js';
+import { encodeLinkAdd, encodeLinkSet } from '../rtnl/link.js';
+import { decodeRoute, encodeRouteAdd, encodeRouteDelete, encodeRouteDump } from '../rtnl/route.js';
 import { checkIfname } from '../rtnl/validate.js';
 import { type BridgeNetwork, fault } from './bridge-network.js';
 import { rollback } from './create.js';
@@ -40,6 +48,9 @@ import { type EndpointTag, endpointAlias, parseComment, parseEndpointAlias } fro
 
 /** Reservation attempts before giving up (each lost race or taken address costs one). */
 const MAX_ATTEMPTS = 64;
+/** Chosen ifindexes lie in [INDEX_FLOOR, INDEX_CEILING): the kernel counts up from 1, so it reaches them only after 16 million links. */
+const INDEX_FLOOR = 1 << 24;
+const INDEX_CEILING = 0x7fffffff;
 
 /** What the caller fixed, as opposed to what netplumb picks (and may pick again). */
 interface Fixed {
@@ -71,7 +82,7 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
   try {
     fault('connect:netns');
     let ns: Netns;
-    let defaultRoute: boolean;
+    let defaultRoute: boolean | undefined;
     if (netns === undefined) {
       // A named namespace is mounted in /run/netns only once its endpoint is complete: a
       // crash before leaves an anonymous namespace, which dies with this process.
@@ -81,31 +92,33 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       defaultRoute = defaultRouteOpt ?? !net.internal;
     } else {
       ns = netns;
-      // The namespace itself says which names are free and whether it has a default route.
-      const [links, routes] = await Promise.all([
-        ifname === undefined ? ns.links.list() : undefined,
-        defaultRouteOpt === undefined && !net.internal ? ns.routes.list({ family: 4, table: 'main' }).catch(noRoutes) : undefined,
-      ]);
-      if (links) {
-        const names = new Set(links.map((l) => l.name));
-        let i = 0;
-        while (names.has(`eth${i}`)) i++;
-        ifname = `eth${i}`;
-      }
-      defaultRoute = defaultRouteOpt ?? (!net.internal && !(routes ?? []).some((r) => r.dst === '0.0.0.0/0'));
+      // Undefined: add one unless the namespace has one (asked of the kernel below).
+      defaultRoute = net.internal ? false : defaultRouteOpt;
     }
-    const ifn = ifname as string;
-    const id = randomBytes(6).toString('hex');
+    let ifn = ifname ?? 'eth0';
+    // Not told and not known: the kernel says whether eth0 is taken (the create is refused)
+    // and whether the namespace has a default route (read in the same run, before ours).
+    const guessIfname = ifname === undefined;
+    const probeRoute = defaultRoute === undefined;
+    const addRoute = defaultRoute ?? true;
+    const bytes = randomBytes(14);
+    const id = bytes.toString('hex', 0, 6);
     const hostIfname = hostIfnameOf(id);
     const holder = currentHolder();
+    const tag: EndpointTag = { id, net: net.name, if: ifn, ino: ns.inode, own: ownsNetns };
+    const nsName = ns.name ?? options.netnsName;
+    if (nsName !== undefined) tag.ns = nsName;
 
-    // Hop 1, repeated while the address search meets addresses taken by others.
+    // One hop, repeated while the address search meets addresses taken by others (or, rarely,
+    // the ifindexes picked are taken).
     let r: EndpointReservation | undefined;
-    let peerIndex = 0;
     let scanned = false;
+    // An attempt undone for its ifindexes or interface name hands its address to the next.
+    let again: bigint | undefined;
     for (let attempt = 1; r === undefined; attempt++) {
       if (attempt > MAX_ATTEMPTS) throw new NetplumbError(`network ${net.name}: no address could be reserved in ${MAX_ATTEMPTS} attempts`, 'EAGAIN');
-      const candidate = fixed.ipv4 ?? (await takeCandidate(net));
+      const candidate = fixed.ipv4 ?? again ?? (await takeCandidate(net));
+      again = undefined;
       const ipv4 = formatAddress(4, candidate);
       const v6 = fixed.ipv6 ?? derive6(net, candidate);
       if (v6 === null) continue; // the IPv6 twin of this address is the IPv6 gateway
@@ -127,22 +140,49 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       reserveEndpoint(tx, attempt1, holder, fixed.ipv4 === undefined ? formatAddress(4, nextHost(net.s4, net.gw4, candidate)) : undefined);
       const reserve = tx.seal();
       fault('connect:link');
-      const create = new Batch();
+      // Both ends' ifindexes chosen here, so the namespace's requests can be written now.
+      const [hostIndex, peerIndex] = pickIndexes(bytes, attempt);
+      const create = new Batch(512);
       const mtu = net.mtu ? { mtu: net.mtu } : {};
-      encodeLinkAdd(create, { kind: 'veth', name: hostIfname, master: net.bridgeIndex, up: true, ...mtu, peer: { name: ifn, netns: ns, address: attempt1.mac, ...mtu } }, { echo: true });
+      encodeLinkAdd(create, { kind: 'veth', name: hostIfname, index: hostIndex, master: net.bridgeIndex, up: true, ...mtu, peer: { name: ifn, index: peerIndex, netns: ns, address: attempt1.mac, ...mtu } });
       // Its own sendmsg, after the create: it never runs when the create was refused.
-      const flags = new Batch();
+      const flags = new Batch(256);
       encodeLinkSet(flags, hostIfname, { addrGenMode: 'none', bridgePort: { hairpin: true, ...(net.icc ? {} : { isolated: true }) } });
-      const hop1 = await runPipeline([
+      fault('connect:configure');
+      const inner = new Batch(512);
+      encodeLinkSet(inner, 1, { up: true });
+      encodeLinkSet(inner, peerIndex, ipv6 ? { up: true } : { addrGenMode: 'none', up: true });
+      encodeAddressAdd(inner, { link: peerIndex, address: `${ipv4}/${net.s4.prefixLength}`, broadcast: true });
+      // NODAD, as libnetwork sets for container addresses: usable the moment connect() resolves.
+      if (ipv6 && net.s6) encodeAddressAdd(inner, { link: peerIndex, address: `${ipv6}/${net.s6.prefixLength}`, nodad: true });
+      const routes = new Batch(256);
+      if (addRoute) {
+        encodeRouteAdd(routes, { dst: 'default', gateway: net.gateway });
+        if (ipv6 && net.gateway6) encodeRouteAdd(routes, { dst: 'default', family: 6, gateway: net.gateway6 });
+      }
+      const probe = new Batch(128);
+      if (probeRoute) encodeRouteDump(probe, { family: 4 });
+      const tagging = new Batch(512);
+      encodeLinkSet(tagging, hostIfname, { alias: endpointAlias({ ...tag, if: ifn }) });
+      const steps: Step[] = [
         { connection: net.netns.netfilter, batch: reserve.batch as Batch },
         { connection: net.netns.route, batch: create },
         { connection: net.netns.route, batch: flags.ackLastOnly() },
-      ]);
-      const [reserved, created] = hop1.results as [Reply[] | undefined, Reply[] | undefined];
+      ];
+      if (!ipv6) steps.push({ nsFd: ns.fd, sysctl: `net/ipv6/conf/${ifn}/disable_ipv6`, value: '1' });
+      const probeStep = probeRoute ? steps.push({ connection: ns.route, batch: probe }) - 1 : -1;
+      steps.push({ connection: ns.route, batch: inner.ackLastOnly() });
+      // The default route(s) on their own: when the namespace has one, the kernel refuses
+      // ours (EEXIST) and the run stops before the tag, which is then sent alone.
+      const routeStep = addRoute ? steps.push({ connection: ns.route, batch: routes }) - 1 : -1;
+      steps.push({ connection: net.netns.route, batch: tagging.ackLastOnly() });
+      const mark = undo.length;
+      const run = await runPipeline(steps);
+      const [reserved, created] = run.results as [Reply[] | undefined, Reply[] | undefined];
       if (reserved === undefined) {
         // No answer: the reservation may be in place all the same.
         undo.push(() => purgeEndpoint(net.netns, net.name, id));
-        throw hop1.error;
+        throw run.error;
       }
       try {
         reserve.complete(reserved);
@@ -152,38 +192,37 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
         continue;
       }
       undo.push(() => net.releases.release(attempt1));
+      const createError = created?.[0]?.error?.code;
       // Undone by name whatever the replies said (a lost reply does not mean it was not
       // made) — not when the kernel said EEXIST: the name is someone else's.
-      if (created?.[0]?.error?.code !== 'EEXIST') undo.push(() => deleteOurVeth(net.netns, hostIfname, id));
-      if (hop1.error) throw hop1.error;
-      peerIndex = linkEcho(created?.[0] as Reply).link ?? 0;
-      if (!peerIndex) throw new NetplumbError(`RTM_NEWLINK ${hostIfname}: the echo names no peer`, 'ERR_NETPLUMB_NO_REPLY');
+      if (createError !== 'EEXIST') undo.push(() => deleteOurVeth(net.netns, hostIfname, id));
+      if (run.failedStep === 1 && (createError === 'EBUSY' || (createError === 'EEXIST' && guessIfname))) {
+        // An ifindex picked is taken (EBUSY), or the interface name is (EEXIST): undo this
+        // attempt and try again with other indexes, or with the namespace's first free ethN.
+        if (createError === 'EEXIST') {
+          const next = await freeIfname(ns);
+          if (next === ifn) throw run.error;
+          ifn = next;
+        }
+        await rollback(undo.splice(mark));
+        again = candidate;
+        continue;
+      }
+      if (probeRoute && run.failedStep === routeStep && (run.results[routeStep] as Reply[] | undefined)?.[0]?.error?.code === 'EEXIST') {
+        // The namespace has a default route: it keeps it, and gets none from this network.
+        const hop2 = await runPipeline([{ connection: net.netns.route, batch: tagging }]);
+        if (hop2.error) throw hop2.error;
+      } else if (run.error) {
+        throw run.error;
+      } else if (probeRoute && hasDefaultRoute(run.results[probeStep] as Reply[] | undefined)) {
+        // It had one of another metric (so ours was not refused): ours goes again.
+        const remove = new Batch(256);
+        encodeRouteDelete(remove, { dst: 'default', gateway: net.gateway });
+        if (ipv6 && net.gateway6) encodeRouteDelete(remove, { dst: 'default', family: 6, gateway: net.gateway6 });
+        await ns.route.execute(remove);
+      }
       r = attempt1;
     }
-
-    // Hop 2: the namespace side, then the tag that marks the endpoint complete.
-    fault('connect:configure');
-    const inner = new Batch();
-    encodeLinkSet(inner, 1, { up: true });
-    encodeLinkSet(inner, peerIndex, r.ipv6 ? { up: true } : { addrGenMode: 'none', up: true });
-    encodeAddressAdd(inner, { link: peerIndex, address: `${r.ipv4}/${net.s4.prefixLength}`, broadcast: true });
-    // NODAD, as libnetwork sets for container addresses: usable the moment connect() resolves.
-    if (r.ipv6 && net.s6) encodeAddressAdd(inner, { link: peerIndex, address: `${r.ipv6}/${net.s6.prefixLength}`, nodad: true });
-    if (defaultRoute) {
-      encodeRouteAdd(inner, { dst: 'default', gateway: net.gateway });
-      if (r.ipv6 && net.gateway6) encodeRouteAdd(inner, { dst: 'default', family: 6, gateway: net.gateway6 });
-    }
-    const tag: EndpointTag = { id, net: net.name, if: ifn, ino: ns.inode, own: ownsNetns };
-    const nsName = ns.name ?? options.netnsName;
-    if (nsName !== undefined) tag.ns = nsName;
-    const tagging = new Batch();
-    encodeLinkSet(tagging, hostIfname, { alias: endpointAlias(tag) });
-    const hop2 = await runPipeline([
-      ...(r.ipv6 ? [] : [{ nsFd: ns.fd, sysctl: `net/ipv6/conf/${ifn}/disable_ipv6`, value: '1' }]),
-      { connection: ns.route, batch: inner.ackLastOnly() },
-      { connection: net.netns.route, batch: tagging.ackLastOnly() },
-    ]);
-    if (hop2.error) throw hop2.error;
 
     if (ownsNetns && options.netnsName !== undefined) {
       const anonymous = ns;
@@ -218,10 +257,27 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
   }
 }
 
-/** A namespace whose main table was never used answers a filtered dump with ENOENT. */
-function noRoutes(e: unknown): [] {
-  if (e instanceof NetplumbError && e.code === 'ENOENT') return [];
-  throw e;
+/** The ifindexes of a new veth's two ends: random, far above what the kernel hands out in order (a clash is EBUSY, then the next attempt picks again). */
+function pickIndexes(bytes: Buffer, attempt: number): [number, number] {
+  if (attempt > 1) randomFillSync(bytes, 6, 8);
+  const pick = (at: number) => INDEX_FLOOR + (bytes.readUInt32LE(at) % (INDEX_CEILING - INDEX_FLOOR));
+  return [pick(6), pick(10)];
+}
+
+/** The namespace's first interface name ethN that is free. */
+async function freeIfname(ns: Netns): Promise<string> {
+  const names = new Set((await ns.links.list()).map((l) => l.name));
+  let i = 0;
+  while (names.has(`eth${i}`)) i++;
+  return `eth${i}`;
+}
+
+/** Whether a route dump's replies hold an IPv4 default route of the main table. */
+function hasDefaultRoute(replies: Reply[] | undefined): boolean {
+  return (replies?.[0]?.messages ?? []).some((m) => {
+    const route = decodeRoute(m);
+    return route.table === RT_TABLE_MAIN && route.dst === '0.0.0.0/0';
+  });
 }
 
 /** The next address to try: this process's hint, first read from the bridge's cursor in the kernel. */
