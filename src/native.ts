@@ -98,7 +98,8 @@ export interface NativeBinding {
    * {@link netlinkTransact}); a sysctl step writes `/proc/sys/<path>` from inside `nsFd`.
    * The run stops after the first step the kernel refuses (an NLMSG_ERROR with an error
    * in its replies) or whose system call fails; later steps are `null`. Never rejects for
-   * a step's failure: the results say what happened.
+   * a step's failure: the results say what happened. A netlink step's `fd` is borrowed
+   * (not duplicated): the caller must keep it open until the promise settles.
    */
   pipeline(steps: PipelineStep[]): Promise<PipelineResult[]>;
   /**
