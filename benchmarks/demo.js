@@ -48,10 +48,13 @@ const eps = {
   bothB: await user.connect(both),
 };
 await none.links.set('lo', { up: true });
+// The outside host knows the way to the containers (as a router upstream might): only
+// published ports and replies may pass all the same.
+await outside.routes.add({ dst: '172.17.0.0/16', gateway: HOST });
 const sidecar = await Netns.open('/run/netns/c2');
 
 title('docker network inspect bridge user');
-for (const n of [bridge, user]) say(JSON.stringify(n.inspect(), null, 2));
+for (const n of [bridge, user]) say(JSON.stringify(await n.inspect(), null, 2));
 title('docker inspect (NetworkSettings) and docker port web');
 for (const [name, ep] of Object.entries(eps)) {
   const i = ep.inspect();
@@ -112,6 +115,7 @@ const paths = [
   ['c2 -> c1:80 (same bridge)', () => tcp(c2, eps.c1.ipv4, 80)],
   [`outside -> ${HOST}:81 -> web:80 (published, DNAT)`, () => tcp(outside, HOST, 81)],
   [`outside -> ${HOST}:5353/udp -> web:53`, () => udpAsk(outside, HOST, 5353)],
+  [`outside -> c1 ${eps.c1.ipv4}:80 routed (unpublished: closed)`, () => tcp(outside, eps.c1.ipv4, 80)],
   [`c1 -> outside ${OUTSIDE}:8000 (masquerade)`, () => tcp(c1, OUTSIDE, 8000)],
   ['host -> 127.0.0.1:81 -> web:80', () => tcp(host, '127.0.0.1', 81)],
   [`host -> ${HOST}:81 -> web:80`, () => tcp(host, HOST, 81)],

@@ -165,6 +165,15 @@ export class ValidationError extends NetplumbError {
     super(`${field}: ${message}`, 'ERR_NETPLUMB_INVALID', options);
     this.field = field;
   }
+
+  /**
+   * `err` when it is already a NetplumbError; otherwise (a TypeError or RangeError from
+   * input no check foresaw) a ValidationError of `field` with `err` as its cause.
+   */
+  static wrap(err: unknown, field: string): NetplumbError {
+    if (err instanceof NetplumbError) return err;
+    return new ValidationError(field, err instanceof Error ? err.message : String(err), { cause: err });
+  }
 }
 
 /** Bytes from the kernel (or a fixture) could not be decoded: truncated or malformed. */

@@ -35,7 +35,7 @@ export * as netlinkConstants from './netlink/constants.js';
 export * from './rtnl/index.js';
 export * from './nft/index.js';
 export { BridgeNetwork } from './network/bridge-network.js';
-export type { BridgeNetworkOptions, ConnectOptions, EndpointFilter, NetworkInfo, NetworkInspect } from './network/bridge-network.js';
+export type { BridgeNetworkOptions, ConnectOptions, EndpointFilter, NetworkEvent, NetworkEvents, NetworkInfo, NetworkInspect } from './network/bridge-network.js';
 export { Endpoint } from './network/endpoint.js';
 export type { EndpointInspect } from './network/endpoint.js';
 export { PortAllocatedError } from './network/ports.js';

@@ -18,6 +18,9 @@ export type PipelineStep =
  */
 export type PipelineResult = Buffer | true | Error | null;
 
+/** The results of a pipeline, one per step, and how long each step took (0 for one that did not run). */
+export type PipelineResults = PipelineResult[] & { durationsMs: Float64Array };
+
 /** What the addon exports. Every failing call throws or rejects with {@link SystemError} (or {@link ValidationError} for a bad argument). */
 export interface NativeBinding {
   /**
@@ -98,10 +101,11 @@ export interface NativeBinding {
    * {@link netlinkTransact}); a sysctl step writes `/proc/sys/<path>` from inside `nsFd`.
    * The run stops after the first step the kernel refuses (an NLMSG_ERROR with an error
    * in its replies) or whose system call fails; later steps are `null`. Never rejects for
-   * a step's failure: the results say what happened. A netlink step's `fd` is borrowed
+   * a step's failure: the results say what happened, and `durationsMs` how long each
+   * step took on the addon thread. A netlink step's `fd` is borrowed
    * (not duplicated): the caller must keep it open until the promise settles.
    */
-  pipeline(steps: PipelineStep[]): Promise<PipelineResult[]>;
+  pipeline(steps: PipelineStep[]): Promise<PipelineResults>;
   /**
    * Creates a persistent tun (`tap` false) or tap device named `name` in namespace `nsFd`
    * with TUNSETIFF (IFF_NO_PI), optionally multi-queue / with a virtio-net header and

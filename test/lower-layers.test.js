@@ -174,6 +174,7 @@ ptest.serial('diagnostics_channel netplumb:batch: every rtnetlink batch, nft tra
   const step = events.find((m) => m.pipeline && m.operations.some((o) => /RTM_NEWLINK.*v0/.test(o)));
   t.truthy(step, 'a pipeline step is published');
   t.is(step.pipeline.steps >= 1 && step.pipeline.step < step.pipeline.steps, true);
+  t.true(step.durationMs > 0, 'the step\'s own time, measured by the addon');
   for (const m of events) {
     t.deepEqual(Object.keys(m).filter((k) => !['family', 'operations', 'messages', 'durationMs', 'error', 'pipeline'].includes(k)), []);
     t.is(m.messages, m.operations.length);

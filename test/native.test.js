@@ -577,6 +577,11 @@ ptest('pipeline runs its steps in order on one addon thread and stops at the fir
     t.is(errorOf(parse(results[2]).find((m) => m.type === NLMSG_ERROR)), -19); // ENODEV
     t.is(results[3], null);
     t.is(results[4], null);
+    // Each step's time on the addon thread: positive for the three that ran, 0 for the rest.
+    t.true(results.durationsMs instanceof Float64Array);
+    t.is(results.durationsMs.length, 5);
+    t.true([0, 1, 2].every((i) => results.durationsMs[i] > 0));
+    t.deepEqual([results.durationsMs[3], results.durationsMs[4]], [0, 0]);
     // The kernel's view agrees: the first write happened, the later steps did not.
     t.is(execFileSync('ip', ['netns', 'exec', name, 'sysctl', '-n', 'net.ipv4.ip_forward'], { encoding: 'utf8' }).trim(), '1');
     t.true(ipJson('-n', name, 'link').some((l) => l.ifname === 'p0'));

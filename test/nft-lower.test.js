@@ -268,3 +268,46 @@ ptest('an error on NFNL_MSG_BATCH_BEGIN (EPERM without CAP_NET_ADMIN) is not cal
     t.regex(r.operation, /^NFNL_MSG_BATCH_BEGIN/);
   }
 });
+
+ptest('one-field interval set (rbtree): the kernel itself refuses every overlap, containment both ways, with EEXIST', async (t) => {
+  const { ns, name } = await fresh(t);
+  const setup = ns.nft.transaction();
+  setup.addTable({ family, name: table });
+  setup.addSet({ family, table, name: 'hp', keyType: 'ipv6_addr', flags: ['interval'] });
+  setup.addSet({ family, table, name: 'nets', keyType: 'ipv4_addr', flags: ['interval'] });
+  await setup.commit();
+  const v6 = (set, e) => ({ family, table, set, elements: [e] });
+  // [existing, new]: each pair overlaps; no nft userspace check is involved (netplumb sends it).
+  const cases = [
+    ['hp', { key: '::ffff:10.0.0.1' }, { key: '::ffff:0.0.0.0', keyEnd: '::ffff:255.255.255.255' }],
+    ['hp', { key: '::ffff:0.0.0.0', keyEnd: '::ffff:255.255.255.255' }, { key: '::ffff:10.0.0.1' }],
+    ['hp', { key: '::ffff:10.0.0.1' }, { key: '::ffff:10.0.0.1' }],
+    ['nets', { key: '10.0.0.0/24' }, { key: '10.0.0.0/8' }],
+    ['nets', { key: '10.0.0.0/8' }, { key: '10.0.0.0/24' }],
+    ['nets', { key: '10.0.1.0/24' }, { key: '10.0.0.0/16' }],
+    ['nets', { key: '10.0.0.5' }, { key: '10.0.0.0/24' }],
+    ['nets', { key: '10.0.0.0/24' }, { key: '10.0.0.128', keyEnd: '10.0.1.5' }],
+    ['nets', { key: '10.0.0.0/24' }, { key: '9.255.255.0', keyEnd: '10.0.0.0' }],
+  ];
+  for (const [set, existing, added] of cases) {
+    const put = ns.nft.transaction();
+    put.flushSet({ family, table, name: set });
+    put.createElements(v6(set, existing));
+    await put.commit();
+    const before = nftJson(name, 'list', 'set', family, table, set);
+    const tx = ns.nft.transaction();
+    tx.createElements(v6(set, added));
+    const err = await t.throwsAsync(tx.commit(), { instanceOf: NetlinkError }, `${set}: ${JSON.stringify(added)} over ${JSON.stringify(existing)}`);
+    t.is(err?.code, 'EEXIST');
+    t.deepEqual(nftJson(name, 'list', 'set', family, table, set), before);
+  }
+  // Adjacent, not overlapping: accepted.
+  const ok = ns.nft.transaction();
+  ok.flushSet({ family, table, name: 'nets' });
+  ok.createElements(v6('nets', { key: '10.0.0.0/24' }));
+  ok.createElements(v6('nets', { key: '10.0.1.0/24' }));
+  ok.createElements(v6('nets', { key: '9.255.255.0', keyEnd: '9.255.255.255' }));
+  await ok.commit();
+  // Adjacent intervals share a key (one's end marker, the next one's start): they decode apart.
+  t.deepEqual(await ns.nft.listElements(family, table, 'nets'), [{ key: '9.255.255.0/24' }, { key: '10.0.0.0/24' }, { key: '10.0.1.0/24' }]);
+});

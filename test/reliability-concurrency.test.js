@@ -23,7 +23,9 @@ function elements(hostName) {
     if (!s || s.table !== 'netplumb') continue;
     for (const e of s.elem ?? []) {
       const [k, data] = Array.isArray(e) ? e : [e, undefined];
-      out.push({ set: s.name, key: JSON.stringify(k.elem?.val ?? k), data: JSON.stringify(data), comment: k.elem?.comment });
+      // Anchors also name their holder (pid, time), interface and owner: kept apart.
+      const comment = k.elem?.comment;
+      out.push({ set: s.name, key: JSON.stringify(k.elem?.val ?? k), data: JSON.stringify(data), comment: comment?.replace(/ (if|pid|t|owner)=\S+/g, ''), anchor: comment });
     }
   }
   return out;
@@ -57,7 +59,9 @@ ptest.serial('200 concurrent connects and removes on one network, two networks c
 
   const live = eps.filter((e) => !removedIds.has(e.id));
   t.is(live.length, N / 2);
-  t.deepEqual(net.endpoints.map((e) => e.id).sort(), live.map((e) => e.id).sort(), 'the network knows exactly the endpoints left');
+  const listed = await net.endpoints();
+  t.deepEqual(listed.map((e) => e.id).sort(), live.map((e) => e.id).sort(), 'the kernel knows exactly the endpoints left');
+  t.true(listed.every((e) => e.attached));
   // Removed endpoints' namespaces are destroyed by the kernel in the background: wait for their veths.
   for (let i = 0; i < 500 && ipJson(l.hostName, 'link', 'show', 'master', net.bridge).length > live.length; i++) await new Promise((r) => setTimeout(r, 20));
 
@@ -83,8 +87,16 @@ ptest.serial('200 concurrent connects and removes on one network, two networks c
     t.is(e && JSON.parse(e.data).concat[0], ep.ipv4, `${ep.id}'s port leads to its address`);
   }
   // Nothing of the removed endpoints or of the side networks is left.
-  t.true(els.every((e) => !e.comment || e.comment === 'netplumb net=busy' || live.some((ep) => e.comment === `netplumb net=busy ep=${ep.id}`)), 'only live elements');
+  t.deepEqual(els.filter((e) => !(e.comment === 'netplumb net=busy' || live.some((ep) => e.comment === `netplumb net=busy ep=${ep.id}`))), [], 'only live elements, each naming its network');
   t.deepEqual(els.filter((e) => e.set === 'bridges').map((e) => e.comment), ['netplumb net=busy']);
+  // The reservations: one attachment, address, MAC and host port per live endpoint, none held twice.
+  for (const set of ['attached', 'addrs4', 'macs', 'hostports']) {
+    const held = els.filter((e) => e.set === set);
+    t.is(held.length, live.length, `${set}: one per endpoint`);
+    t.is(new Set(held.map((e) => e.key)).size, live.length, `${set}: none held twice`);
+  }
+  t.deepEqual(els.filter((e) => e.set === 'addrs4').map((e) => JSON.parse(e.key)).sort(), live.map((e) => e.ipv4).sort());
+  t.deepEqual(els.filter((e) => e.set === 'macs').map((e) => JSON.parse(e.key)).sort(), live.map((e) => e.mac).sort());
   t.false(JSON.stringify(nftJson(l.hostName)).includes('net=side'));
   t.deepEqual(ipJson(l.hostName, 'link', 'show', 'type', 'bridge').map((x) => x.ifname), [net.bridge]);
 

@@ -31,5 +31,5 @@ ptest.serial(`${CYCLES} connect/remove cycles: no fd, memory or kernel object gr
   // Under AddressSanitizer (test/asan.sh) freed memory sits in ASan's quarantine (up to
   // 256 MiB), so RSS says nothing there; LeakSanitizer judges the addon's memory instead.
   if (!process.env.ASAN_OPTIONS) t.true(end.rssMiB - start.rssMiB < RSS_GROWTH_MIB, `RSS ${start.rssMiB} → ${end.rssMiB} MiB`);
-  t.is(net.endpoints.length, 0);
+  t.deepEqual(await net.endpoints(), []);
 });

@@ -41,7 +41,14 @@ ptest('without CAP_NET_ADMIN every call fails with a typed permission error and 
   t.is(r.status, 0, r.stderr);
   const results = JSON.parse(r.stdout);
   const tried = Object.keys(results);
+  t.true(['net.endpoints', 'net.inspect', 'net.connect', 'net.remove'].every((k) => tried.includes(k)), 'the opened network was tried');
+  // Reads of links need no capability: finding a network by its bridge's tag is one.
+  const unprivileged = ['BridgeNetwork.open', 'BridgeNetwork.list'];
   for (const [call, res] of Object.entries(results)) {
+    if (unprivileged.includes(call)) {
+      t.is(res.outcome, 'succeeded', `${call}: ${res.class} ${res.code}`);
+      continue;
+    }
     if (call.startsWith('monitor')) {
       // Entering another namespace needs CAP_SYS_ADMIN even to watch it.
       t.like(res, { outcome: 'failed', code: 'EPERM' }, call);

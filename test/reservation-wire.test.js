@@ -89,7 +89,7 @@ for (const [title, r] of Object.entries(cases)) {
 
   test(`release: ${title}`, (t) => {
     const typed = new Transaction(null, new Map());
-    for (const [set, elements] of typedGroups(r, undefined)) typed.deleteElements(elementsOf(set, elements.map((e) => ({ key: e.key, ...(e.keyEnd !== undefined ? { keyEnd: e.keyEnd } : {}) }))));
+    for (const [set, elements] of typedGroups(r, undefined).reverse()) typed.deleteElements(elementsOf(set, elements.map((e) => ({ key: e.key, ...(e.keyEnd !== undefined ? { keyEnd: e.keyEnd } : {}) }))));
     const wire = new Transaction(null, new Map());
     releaseEndpoint(wire, r);
     t.deepEqual(bytesOf(wire), bytesOf(typed));

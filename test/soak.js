@@ -50,8 +50,11 @@ const failures = [];
 const samples = [];
 const t0 = Date.now();
 /** Traffic through the newest live endpoint's published port; records a failure. */
-async function traffic(done) {
-  const ep = net.endpoints.at(-1);
+async function traffic(done, live) {
+  // The kernel lists exactly the endpoints this process holds.
+  const listed = (await net.endpoints()).map((e) => e.id).sort();
+  if (JSON.stringify(listed) !== JSON.stringify(live.map((e) => e.id).sort())) failures.push(`cycle ${done}: the kernel lists ${listed.length} endpoints, ${live.length} are live`);
+  const ep = live.at(-1);
   const server = await ep.netns.listen({ port: 80 }, (s) => s.end(`${s.remoteAddress}\n`));
   try {
     const answer = await request(ep.ports[0].hostPort);
@@ -76,8 +79,8 @@ await runCycles({
   prefix: 'sk',
   every: {
     n: EVERY,
-    fn: async (done) => {
-      await traffic(done);
+    fn: async (done, live) => {
+      await traffic(done, live);
       const s = { cycles: done, perSecond: +((done / (Date.now() - t0)) * 1000).toFixed(1), ...(await sample(host)) };
       samples.push(s);
       console.log(JSON.stringify(s));
@@ -93,7 +96,8 @@ if (last.fds > first.fds) failures.push(`open fds grew: ${first.fds} → ${last.
 for (const k of ['links', 'elements', 'runNetns']) if (last[k] !== first[k]) failures.push(`${k}: ${first[k]} → ${last[k]}`);
 if (last.heapMiB - first.heapMiB >= HEAP_GROWTH_MIB) failures.push(`heap grew ${first.heapMiB} → ${last.heapMiB} MiB`);
 if (last.rssMiB - first.rssMiB >= RSS_GROWTH_MIB) failures.push(`RSS grew ${first.rssMiB} → ${last.rssMiB} MiB`);
-if (net.endpoints.length !== 0) failures.push(`${net.endpoints.length} endpoints left`);
+const left = await net.endpoints();
+if (left.length !== 0) failures.push(`${left.length} endpoints left`);
 
 await net.remove();
 await host.delete();

@@ -33,7 +33,8 @@ export interface BatchDiagnostic {
   messages: number;
   /**
    * Milliseconds from handing the batch to the addon until its replies were back. For a
-   * step of a pipeline (several batches run by one addon thread), the whole run's time.
+   * step of a pipeline (several batches run by one addon thread), the step's own time on
+   * that thread.
    */
   durationMs: number;
   /** For a step of a pipeline: its position and the number of steps. */
@@ -56,7 +57,7 @@ export function firstReplyError(replies: readonly Reply[] | undefined): Error | 
 
 /**
  * Publishes one batch's outcome, if `start` says someone was listening when it began
- * (and is still listening).
+ * (and is still listening). `durationMs`, when given, is the time measured by the addon.
  */
 export function publishBatch(
   protocol: number,
@@ -64,6 +65,7 @@ export function publishBatch(
   start: number | undefined,
   error: unknown,
   pipeline?: { step: number; steps: number },
+  durationMs?: number,
 ): void {
   if (start === undefined || !batchChannel.hasSubscribers) return;
   const operations = batch.requests.map((r) => r.operation);
@@ -71,7 +73,7 @@ export function publishBatch(
     family: protocol === NETLINK_NETFILTER ? 'netfilter' : 'route',
     operations,
     messages: operations.length,
-    durationMs: performance.now() - start,
+    durationMs: durationMs ?? performance.now() - start,
   };
   if (pipeline) message.pipeline = pipeline;
   if (error !== undefined) {

@@ -53,7 +53,7 @@ export async function runPipeline(steps: readonly Step[]): Promise<PipelineOutco
       if (r === null) {
         outcome.results.push(undefined);
       } else if (r instanceof Error) {
-        if ('connection' in s) publishBatch(s.connection.protocol, s.batch, start, r, { step: i, steps: steps.length });
+        if ('connection' in s) publishBatch(s.connection.protocol, s.batch, start, r, { step: i, steps: steps.length }, raw.durationsMs?.[i]);
         outcome.results.push(undefined);
         outcome.error ??= r;
         outcome.failedStep ??= i;
@@ -61,7 +61,7 @@ export async function runPipeline(steps: readonly Step[]): Promise<PipelineOutco
         outcome.results.push(true);
       } else {
         const replies = s.batch.collect(r);
-        publishBatch(s.connection.protocol, s.batch, start, firstReplyError(replies), { step: i, steps: steps.length });
+        publishBatch(s.connection.protocol, s.batch, start, firstReplyError(replies), { step: i, steps: steps.length }, raw.durationsMs?.[i]);
         outcome.results.push(replies);
         if (outcome.error === undefined) {
           try {

@@ -7,7 +7,7 @@
  * @module
  */
 import { NetplumbError, ValidationError } from '../errors.js';
-import type { Netns } from '../netns.js';
+import { Netns } from '../netns.js';
 import { connectEndpoint } from './connect.js';
 import { createNetwork } from './create.js';
 import { ReleaseQueue, detachEndpoint } from './disconnect.js';
@@ -15,7 +15,8 @@ import { Endpoint, type EndpointOwner } from './endpoint.js';
 import { type EndpointFilter, readEndpoints } from './endpoints.js';
 import { type Subnet, parseAddress, parseSubnet } from './ipam.js';
 import { type NetworkInfo, listNetworks, openNetwork } from './open.js';
-import { type BridgeNetworkOptions, type ConnectOptions, bool, checkObject } from './options.js';
+import { type BridgeNetworkOptions, type ConnectOptions, bool, checkHostNetns, checkObject } from './options.js';
+import { type NetworkEvents, openNetworkEvents } from './events.js';
 import { type NetworkInspect, inspectNetwork } from './inspect.js';
 import { removeNetwork } from './remove.js';
 import type { NetworkTag } from './tag.js';
@@ -24,6 +25,7 @@ export type { BridgeNetworkOptions, ConnectOptions } from './options.js';
 export type { NetworkInfo } from './open.js';
 export type { EndpointFilter } from './endpoints.js';
 export type { NetworkInspect } from './inspect.js';
+export type { NetworkEvent, NetworkEvents } from './events.js';
 
 /** Steps of connect() and create() at which tests may inject a failure. @internal */
 export type FaultStep =
@@ -149,6 +151,39 @@ export class BridgeNetwork implements EndpointOwner {
   /** Every complete netplumb bridge network of the host namespace, read from the kernel: like `docker network ls`. */
   static list(options: { netns?: Netns } = {}): Promise<NetworkInfo[]> {
     return listNetworks(options);
+  }
+
+  /**
+   * Network-level events of every network of the host namespace, from the kernel (so
+   * other processes' changes too): networks created and removed, endpoints connected and
+   * removed, ports published and unpublished; `resync` when notifications were lost.
+   * Listening starts before it resolves. Stop with `close()` or by leaving `for await`.
+   */
+  static async events(options: { netns?: Netns } = {}): Promise<NetworkEvents> {
+    checkObject(options);
+    checkHostNetns(options.netns);
+    const host = options.netns ?? (await Netns.current());
+    const events = await openNetworkEvents(host).catch((e: unknown) => {
+      if (options.netns === undefined) host.close();
+      throw e;
+    });
+    if (options.netns !== undefined) return events;
+    const close = events.close;
+    events.close = () => {
+      close();
+      host.close();
+    };
+    return events;
+  }
+
+  /** This network's events: see {@link BridgeNetwork.events}. */
+  events(): Promise<NetworkEvents> {
+    try {
+      this.assertUsable();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return openNetworkEvents(this.netns, this.name);
   }
 
   /** @internal */

@@ -182,7 +182,7 @@ async function plan(host: Netns, mine: (network: string) => boolean): Promise<Pl
     return c.endpoint !== undefined && (doomed.has(c.endpoint) || !anchored.has(c.endpoint));
   };
   for (const s of sets) for (const element of s.elements ?? []) if (gone(element.comment)) p.elements.push({ set: s, element });
-  p.rules = ruleset.rules.filter((r) => (r.family === FAMILY && r.table === TABLE ? gone(r.comment) : foreignAccepts([r]).length > 0 && gone(r.comment)));
+  p.rules = [...ruleset.rules.filter((r) => r.family === FAMILY && r.table === TABLE && gone(r.comment)), ...foreignAccepts(ruleset.rules).filter((r) => gone(r.comment))];
   // No network stays: the table goes, as remove() of the last network does.
   p.dropTable = ours && live.size === 0;
   return p;

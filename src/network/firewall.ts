@@ -13,6 +13,7 @@
  */
 import type { Family, NftChain, NftRule, Ruleset, Transaction } from '../nft/index.js';
 import { accept, counter, meta } from '../nft/builder.js';
+import { iptablesAcceptRule, iptablesComment } from '../nft/iptables.js';
 import { TABLE } from './ruleset.js';
 import { networkComment } from './tag.js';
 
@@ -41,18 +42,38 @@ function dockerUser(chains: readonly NftChain[], base: NftChain): string | undef
   return chains.some((c) => c.family === base.family && c.table === base.table && c.name === 'DOCKER-USER') ? 'DOCKER-USER' : undefined;
 }
 
-/** Writes network `name`'s accept rules into each chain of `drops` (prepended). */
+/** iptables-nft's tables: rules there are written and read the way iptables does. */
+function isIptables(d: { family: Family; table: string }): d is { family: 'ip' | 'ip6'; table: string } {
+  return (d.family === 'ip' || d.family === 'ip6') && d.table === 'filter';
+}
+
+/** Writes network `name`'s accept rules into each chain of `drops` (prepended, like `iptables -I`). */
 export function writeAccepts(tx: Transaction, drops: readonly ForeignDrop[], name: string, bridge: string): void {
   const comment = networkComment(name);
   for (const d of drops) {
+    if (isIptables(d)) {
+      for (const dir of ['outInterface', 'inInterface'] as const) tx.insertRule(iptablesAcceptRule({ family: d.family, table: d.table, chain: d.acceptIn, [dir]: bridge, comment }));
+      continue;
+    }
     for (const dir of [meta.oifname, meta.iifname]) {
       tx.insertRule({ family: d.family, table: d.table, chain: d.acceptIn, expressions: [dir.eq(bridge), counter(), accept()].flat(), comment });
     }
   }
 }
 
-/** netplumb's rules in other tables (of network `name`, or of any network when undefined). */
-export function foreignAccepts(rules: readonly NftRule[], name?: string): NftRule[] {
-  const comment = name === undefined ? undefined : networkComment(name);
-  return rules.filter((r) => !(r.family === 'inet' && r.table === TABLE) && (comment === undefined ? r.comment?.startsWith('netplumb net=') : r.comment === comment));
+/** The netplumb comment of a rule in another firewall: an iptables comment match or nft's rule comment. */
+function foreignComment(r: NftRule): string | undefined {
+  return isIptables(r) ? (iptablesComment(r) ?? r.comment) : r.comment;
+}
+
+/** netplumb's rules in other tables (of network `name`, or of any network when undefined), with their comment. */
+export function foreignAccepts(rules: readonly NftRule[], name?: string): Array<NftRule & { comment: string }> {
+  const want = name === undefined ? undefined : networkComment(name);
+  const out: Array<NftRule & { comment: string }> = [];
+  for (const r of rules) {
+    if (r.family === 'inet' && r.table === TABLE) continue;
+    const comment = foreignComment(r);
+    if (comment !== undefined && (want === undefined ? comment.startsWith('netplumb net=') : comment === want)) out.push({ ...r, comment });
+  }
+  return out;
 }

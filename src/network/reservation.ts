@@ -235,9 +235,9 @@ export function reserveEndpoint(tx: Transaction, r: EndpointReservation, holder:
   for (const [set, units, exclusive] of endpointUnits(r, holder, false)) tx.elementUnits(exclusive ? 'create' : 'add', FAMILY, TABLE, set, units);
 }
 
-/** Writes the release of an endpoint's reservation (every element it holds) into `tx`. */
+/** Writes the release of an endpoint's reservation (every element it holds) into `tx`: its ports first, its anchor last. */
 export function releaseEndpoint(tx: Transaction, r: EndpointReservation): void {
-  for (const [set, units] of endpointUnits(r, undefined, true)) tx.elementUnits('delete', FAMILY, TABLE, set, units);
+  for (const [set, units] of endpointUnits(r, undefined, true).reverse()) tx.elementUnits('delete', FAMILY, TABLE, set, units);
 }
 
 /** What a network holds. */

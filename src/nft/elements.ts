@@ -394,7 +394,10 @@ export function decodeElements(s: SetShape, raw: readonly RawElement[]): SetElem
         : toElement(s, r, decodeKey(s.key, r.key), decodeKey(s.key, r.keyEnd)),
     );
   }
-  const sorted = [...raw].sort((a, b) => compare(a.key, b.key));
+  // Adjacent intervals share a key: the end of one (at its last value + 1) and the start
+  // of the next. The end belongs to the interval before, so it sorts first.
+  const isEnd = (r: RawElement): number => (r.flags & NFT_SET_ELEM_INTERVAL_END ? 0 : 1);
+  const sorted = [...raw].sort((a, b) => compare(a.key, b.key) || isEnd(a) - isEnd(b));
   const out: SetElement[] = [];
   for (let i = 0; i < sorted.length; i++) {
     const r = sorted[i] as RawElement;

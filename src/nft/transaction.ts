@@ -163,7 +163,7 @@ export class Transaction {
       for (const [k, v] of sets) this.localSets.set(k, v);
       this.setChanges.length = setChanges;
       this.nextSetId = nextSetId;
-      throw err;
+      throw ValidationError.wrap(err, `change ${this.changes.length}`);
     }
   }
 

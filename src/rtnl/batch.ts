@@ -4,7 +4,7 @@
  * trip. Each request is validated as it is added; only commit() does I/O.
  * @module
  */
-import { ClosedError } from '../errors.js';
+import { ClosedError, ValidationError } from '../errors.js';
 import { Batch } from '../netlink/batch.js';
 import { type AddressSpec, encodeAddressAdd, encodeAddressDelete, encodeAddressReplace } from './address.js';
 import { type LinkChanges, type LinkSpec, encodeLinkAdd, encodeLinkDelete, encodeLinkSet } from './link.js';
@@ -49,7 +49,7 @@ export class RtnlBatch {
     } catch (e) {
       // Encoders validate before they begin a request; this only guards the open one.
       this.batch.cancel();
-      throw e;
+      throw ValidationError.wrap(e, `request ${this.batch.length}`);
     }
     return this;
   }
