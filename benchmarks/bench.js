@@ -25,6 +25,8 @@ import { measureRoundTrips } from './lib/roundtrip.js';
 import { formatReport, summarizeAll } from './lib/report.js';
 import { round } from './lib/stats.js';
 import { machine } from './lib/system.js';
+import { runScale } from './lib/scale.js';
+import { beforeAfterPlan, runBuild } from './lib/beforeafter.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -116,6 +118,20 @@ async function main() {
         }
       }
     }
+
+    if (options.scale > 0 && runners.network) {
+      const window = options.quick ? 10 : 100;
+      const checkpoints = [window, 500, 1000, 5000, options.scale].filter((c, i, a) => c >= window && c <= options.scale && a.indexOf(c) === i).sort((a, b) => a - b);
+      log(`scale (one network grown to ${options.scale} endpoints)`);
+      groups.scale = await runScale(runners.network, { n: options.scale, checkpoints, window, inFlight: 16, log });
+      await settle();
+    }
+
+    if (options.old) {
+      log(`before/after (${options.old} against this tree)`);
+      const plan = beforeAfterPlan(options.n, options.concurrency);
+      groups.beforeAfter = { before: await runBuild('before', options.old, plan), after: await runBuild('after', undefined, plan) };
+    }
   } finally {
     await Promise.all(Object.values(runners).map((r) => r.close?.()));
     removeFixture();
@@ -132,7 +148,7 @@ async function main() {
     startedAt: new Date(started).toISOString(),
     durationS: round((Date.now() - started) / 1000),
     machine: m,
-    options: { quick: options.quick, n: options.n, growth: options.growth, concurrency: options.concurrency, inFlight: options.inFlight, runners: names },
+    options: { quick: options.quick, n: options.n, growth: options.growth, concurrency: options.concurrency, inFlight: options.inFlight, runners: names, scale: options.scale, old: options.old },
     summary,
     // Raw per-endpoint totals (µs), in endpoint order, for anyone who wants to re-plot.
     raw: Object.fromEntries(['latency', 'growth', 'concurrency'].map((g) => [g, groups[g]]).map(([g, list]) => [g, list.map((s) => ({

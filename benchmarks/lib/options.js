@@ -8,6 +8,9 @@ export const USAGE = `usage: node benchmarks/bench.js [options]   (npm run bench
   --concurrency N      endpoints per throughput series (default 64; 0 skips)
   --in-flight LIST     operations in flight for throughput (default 1,4,16,64)
   --runners LIST       floor,shell,lowlevel,network (default all)
+  --scale N            live endpoints the scale series grows one network to (default 10000; 0 skips)
+  --old DIR            also measure the BridgeNetwork of another build (its dist/, e.g. the
+                       pre-rewrite code) against this one, each in a sandbox of its own
   --out FILE           results JSON (default benchmarks/results/<date>-<host>.json)
   --chart FILE         SVG chart (default docs/benchmarks.svg; none with --quick)
   --no-chart           write no chart
@@ -27,6 +30,8 @@ export function parseOptions(argv) {
     chart: undefined,
     noChart: false,
     warmup: 20,
+    scale: 10000,
+    old: undefined,
   };
   const int = (v, name) => {
     const n = Number(v);
@@ -53,13 +58,15 @@ export function parseOptions(argv) {
         break;
       }
       case '--out': o.out = value(); break;
+      case '--scale': explicit.scale = int(value(), a); break;
+      case '--old': o.old = value(); break;
       case '--chart': o.chart = value(); break;
       case '--no-chart': o.noChart = true; break;
       case '--help': case '-h': o.help = true; break;
       default: throw new Error(`unknown option ${a}`);
     }
   }
-  if (o.quick) Object.assign(o, { n: 4, growth: 12, concurrency: 8, inFlight: [1, 4], warmup: 1 });
+  if (o.quick) Object.assign(o, { n: 4, growth: 12, concurrency: 8, inFlight: [1, 4], warmup: 1, scale: 30 });
   Object.assign(o, explicit);
   return o;
 }

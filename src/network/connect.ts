@@ -25,7 +25,9 @@
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { NetplumbError, ValidationError } from '../errors.js';
 import { Batch, type Reply } from '../netlink/batch.js';
+import { NetlinkConnection } from '../netlink/connection.js';
 import { type Step, runPipeline } from '../netlink/pipeline.js';
+import { NETLINK_ROUTE } from '../netlink/constants.js';
 import { Netns, validateNetnsName } from '../netns.js';
 import { encodeAddressAdd } from '../rtnl/address.js';
 import { parseMac, formatHw } from '../rtnl/ip.js';
@@ -101,6 +103,10 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
     const guessIfname = ifname === undefined;
     const probeRoute = defaultRoute === undefined;
     const addRoute = defaultRoute ?? true;
+    // A namespace made here is only configured here: its socket is closed again afterwards,
+    // so a live endpoint holds one fd (its namespace), not two.
+    const inside = ownsNetns ? new NetlinkConnection(NETLINK_ROUTE, ns.fd) : ns.route;
+    if (ownsNetns) undo.push(() => inside.close());
     const bytes = randomBytes(14);
     const id = bytes.toString('hex', 0, 6);
     const hostIfname = hostIfnameOf(id);
@@ -170,11 +176,11 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
         { connection: net.netns.route, batch: flags.ackLastOnly() },
       ];
       if (!ipv6) steps.push({ nsFd: ns.fd, sysctl: `net/ipv6/conf/${ifn}/disable_ipv6`, value: '1' });
-      const probeStep = probeRoute ? steps.push({ connection: ns.route, batch: probe }) - 1 : -1;
-      steps.push({ connection: ns.route, batch: inner.ackLastOnly() });
+      const probeStep = probeRoute ? steps.push({ connection: inside, batch: probe }) - 1 : -1;
+      steps.push({ connection: inside, batch: inner.ackLastOnly() });
       // The default route(s) on their own: when the namespace has one, the kernel refuses
       // ours (EEXIST) and the run stops before the tag, which is then sent alone.
-      const routeStep = addRoute ? steps.push({ connection: ns.route, batch: routes }) - 1 : -1;
+      const routeStep = addRoute ? steps.push({ connection: inside, batch: routes }) - 1 : -1;
       steps.push({ connection: net.netns.route, batch: tagging.ackLastOnly() });
       const mark = undo.length;
       const run = await runPipeline(steps);
@@ -219,11 +225,12 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
         const remove = new Batch(256);
         encodeRouteDelete(remove, { dst: 'default', gateway: net.gateway });
         if (ipv6 && net.gateway6) encodeRouteDelete(remove, { dst: 'default', family: 6, gateway: net.gateway6 });
-        await ns.route.execute(remove);
+        await inside.execute(remove);
       }
       r = attempt1;
     }
 
+    if (ownsNetns) inside.close();
     if (ownsNetns && options.netnsName !== undefined) {
       const anonymous = ns;
       const name = options.netnsName;
