@@ -26,6 +26,7 @@ import { formatReport, summarizeAll } from './lib/report.js';
 import { round } from './lib/stats.js';
 import { machine } from './lib/system.js';
 import { runScale } from './lib/scale.js';
+import { runPool } from './lib/pool.js';
 import { beforeAfterPlan, runBuild } from './lib/beforeafter.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -124,6 +125,12 @@ async function main() {
       const checkpoints = [window, 500, 1000, 5000, options.scale].filter((c, i, a) => c >= window && c <= options.scale && a.indexOf(c) === i).sort((a, b) => a - b);
       log(`scale (one network grown to ${options.scale} endpoints)`);
       groups.scale = await runScale(runners.network, { n: options.scale, checkpoints, window, inFlight: 16, log });
+      await settle();
+    }
+
+    if (runners.network) {
+      log('NetnsPool');
+      groups.pool = await runPool(runners.network, { n: options.quick ? 8 : 200 });
       await settle();
     }
 

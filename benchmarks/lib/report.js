@@ -98,7 +98,7 @@ export function summarizeAll(groups) {
   }
 
   const beforeAfter = groups.beforeAfter ? summarizeBeforeAfter(groups.beforeAfter) : undefined;
-  return { roundtrip: groups.roundtrip, latency, growth, concurrency, ratios, scale: groups.scale, ...(beforeAfter ? { beforeAfter } : {}), targets: targets(latency, growth, concurrency, groups.scale) };
+  return { roundtrip: groups.roundtrip, latency, growth, concurrency, ratios, scale: groups.scale, pool: groups.pool, ...(beforeAfter ? { beforeAfter } : {}), targets: targets(latency, growth, concurrency, groups.scale) };
 }
 
 /** Before/after: per build, connect/remove medians (attach, full) and 16-in-flight throughput. */
@@ -254,6 +254,13 @@ export function formatReport(summary, machine) {
     out.push(table([
       ['live', 'setup median', 'setup p90', 'open()', 'list()', 'endpoints()', 'cleanupNetworks()', 'RSS/ep', 'fds/ep'],
       ...summary.scale.checkpoints.map((c) => [c.live, fmtUs(c.setupMedianUs), fmtUs(c.setupP90Us), fmtUs(c.openUs), fmtUs(c.listUs), fmtUs(c.endpointsUs), fmtUs(c.cleanupUs), `${c.rssPerEndpointKiB} KiB`, c.fdsPerEndpoint]),
+    ]));
+  }
+  if (summary.pool) {
+    out.push('', 'NetnsPool: take() against making the same thing on the start path');
+    out.push(table([
+      ['', 'take() median', 'p99', 'made on the spot: median', 'p90', 'pool fill/s (16 at once)'],
+      ...Object.entries(summary.pool).map(([k, p]) => [k === 'bare' ? 'namespace (lo up) vs Netns.create()' : 'connected namespace vs connect()', fmtUs(p.takeMedianUs), fmtUs(p.takeP99Us), fmtUs(p.directMedianUs), fmtUs(p.directP90Us), Math.round(p.fillPerSecond)]),
     ]));
   }
   if (summary.beforeAfter) {
