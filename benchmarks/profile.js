@@ -7,6 +7,10 @@
 //   node test/sandbox.js node benchmarks/profile.js [N] [attach|full] [DIST]
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+
+// Markers for `strace -f`: the timed connects lie between these two failing stats.
+const mark = (what) => existsSync(`/netplumb-profile-${what}`);
 
 const n = Number(process.argv[2] ?? 200);
 const mode = process.argv[3] ?? 'attach';
@@ -22,6 +26,7 @@ for (let i = 0; i < 20; i++) {
   await ep.remove();
 }
 const eps = [];
+mark('start');
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 for (let i = 0; i < n; i++) {
@@ -29,6 +34,7 @@ for (let i = 0; i < n; i++) {
   eps.push(await (mode === 'attach' ? net.connect(handles[i], { publish }) : net.connect(undefined, { netnsName: `prof${i}`, publish })));
 }
 const wall = performance.now() - t0;
+mark('end');
 const cpu = process.cpuUsage(cpu0);
 console.log(`${mode} connect: ${((wall * 1000) / n).toFixed(0)} µs wall, ${((cpu.user + cpu.system) / n).toFixed(0)} µs CPU (user ${(cpu.user / n).toFixed(0)}, sys ${(cpu.system / n).toFixed(0)}) per endpoint`);
 // Only the connects (e.g. to count their syscalls against a run with N=0).

@@ -155,19 +155,20 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       const flags = new Batch(256);
       encodeLinkSet(flags, hostIfname, { addrGenMode: 'none', bridgePort: { hairpin: true, ...(net.icc ? {} : { isolated: true }) } });
       fault('connect:configure');
-      const inner = new Batch(512);
+      // The namespace's requests in one sendmsg: with `probeRoute`, first a read of its
+      // routes (before ours go in), then lo up, the interface up, address(es), route(s).
+      const inner = new Batch(1024);
+      if (probeRoute) encodeRouteDump(inner, { family: 4 });
       encodeLinkSet(inner, 1, { up: true });
       encodeLinkSet(inner, peerIndex, ipv6 ? { up: true } : { addrGenMode: 'none', up: true });
       encodeAddressAdd(inner, { link: peerIndex, address: `${ipv4}/${net.s4.prefixLength}`, broadcast: true });
       // NODAD, as libnetwork sets for container addresses: usable the moment connect() resolves.
       if (ipv6 && net.s6) encodeAddressAdd(inner, { link: peerIndex, address: `${ipv6}/${net.s6.prefixLength}`, nodad: true });
-      const routes = new Batch(256);
+      const route4 = inner.length;
       if (addRoute) {
-        encodeRouteAdd(routes, { dst: 'default', gateway: net.gateway });
-        if (ipv6 && net.gateway6) encodeRouteAdd(routes, { dst: 'default', family: 6, gateway: net.gateway6 });
+        encodeRouteAdd(inner, { dst: 'default', gateway: net.gateway });
+        if (ipv6 && net.gateway6) encodeRouteAdd(inner, { dst: 'default', family: 6, gateway: net.gateway6 });
       }
-      const probe = new Batch(128);
-      if (probeRoute) encodeRouteDump(probe, { family: 4 });
       const tagging = new Batch(512);
       encodeLinkSet(tagging, hostIfname, { alias: endpointAlias({ ...tag, if: ifn }) });
       const steps: Step[] = [
@@ -176,11 +177,9 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
         { connection: net.netns.route, batch: flags.ackLastOnly() },
       ];
       if (!ipv6) steps.push({ nsFd: ns.fd, sysctl: `net/ipv6/conf/${ifn}/disable_ipv6`, value: '1' });
-      const probeStep = probeRoute ? steps.push({ connection: inside, batch: probe }) - 1 : -1;
-      steps.push({ connection: inside, batch: inner.ackLastOnly() });
-      // The default route(s) on their own: when the namespace has one, the kernel refuses
-      // ours (EEXIST) and the run stops before the tag, which is then sent alone.
-      const routeStep = addRoute ? steps.push({ connection: inside, batch: routes }) - 1 : -1;
+      // When the namespace has a default route, the kernel refuses ours (EEXIST) and the run
+      // stops before the tag, which then goes alone.
+      const innerStep = steps.push({ connection: inside, batch: inner.ackLastOnly() }) - 1;
       steps.push({ connection: net.netns.route, batch: tagging.ackLastOnly() });
       const mark = undo.length;
       const run = await runPipeline(steps);
@@ -214,13 +213,23 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
         again = candidate;
         continue;
       }
-      if (probeRoute && run.failedStep === routeStep && (run.results[routeStep] as Reply[] | undefined)?.[0]?.error?.code === 'EEXIST') {
-        // The namespace has a default route: it keeps it, and gets none from this network.
-        const hop2 = await runPipeline([{ connection: net.netns.route, batch: tagging }]);
-        if (hop2.error) throw hop2.error;
+      const innerReplies = run.results[innerStep] as Reply[] | undefined;
+      const refused = innerReplies?.filter((x) => x.error) ?? [];
+      if (probeRoute && run.failedStep === innerStep && refused.length === 1 && refused[0] === innerReplies?.[route4] && refused[0]?.error?.code === 'EEXIST') {
+        // The namespace has a default route: it keeps it, and gets none from this network
+        // (an IPv6 one, sent in the same sendmsg, goes again).
+        const hop2: Step[] = [];
+        if (addRoute && ipv6 && net.gateway6) {
+          const v6 = new Batch(256);
+          encodeRouteDelete(v6, { dst: 'default', family: 6, gateway: net.gateway6 });
+          hop2.push({ connection: inside, batch: v6 });
+        }
+        hop2.push({ connection: net.netns.route, batch: tagging });
+        const rest = await runPipeline(hop2);
+        if (rest.error) throw rest.error;
       } else if (run.error) {
         throw run.error;
-      } else if (probeRoute && hasDefaultRoute(run.results[probeStep] as Reply[] | undefined)) {
+      } else if (probeRoute && hasDefaultRoute(innerReplies?.[0])) {
         // It had one of another metric (so ours was not refused): ours goes again.
         const remove = new Batch(256);
         encodeRouteDelete(remove, { dst: 'default', gateway: net.gateway });
@@ -279,9 +288,9 @@ async function freeIfname(ns: Netns): Promise<string> {
   return `eth${i}`;
 }
 
-/** Whether a route dump's replies hold an IPv4 default route of the main table. */
-function hasDefaultRoute(replies: Reply[] | undefined): boolean {
-  return (replies?.[0]?.messages ?? []).some((m) => {
+/** Whether a route dump's reply holds an IPv4 default route of the main table. */
+function hasDefaultRoute(reply: Reply | undefined): boolean {
+  return (reply?.messages ?? []).some((m) => {
     const route = decodeRoute(m);
     return route.table === RT_TABLE_MAIN && route.dst === '0.0.0.0/0';
   });
