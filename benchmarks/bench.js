@@ -120,11 +120,11 @@ async function main() {
       }
     }
 
-    if (options.scale > 0 && runners.network) {
+    if (options.scale > 0 && names.includes('network')) {
       const window = options.quick ? 10 : 100;
       const checkpoints = [window, 500, 1000, 5000, options.scale].filter((c, i, a) => c >= window && c <= options.scale && a.indexOf(c) === i).sort((a, b) => a - b);
-      log(`scale (one network grown to ${options.scale} endpoints)`);
-      groups.scale = await runScale(runners.network, { n: options.scale, checkpoints, window, inFlight: 16, log });
+      log(`scale (${options.scale} endpoints, bridge networks of up to 1000)`);
+      groups.scale = await runScale({ n: options.scale, checkpoints, window, inFlight: 16, perNetwork: options.quick ? 20 : 1000, log });
       await settle();
     }
 
