@@ -2,7 +2,7 @@
 // the interface name (eth0 unless the create is refused, then the first free ethN) and the
 // default route (added unless the namespace has one, whatever its metric; on a dual-stack
 // network the IPv6 default goes with the IPv4 one). Checked with `ip -j`.
-import { ip, ipJson, ptest } from './helpers.js';
+import { ip, ipJson, ptest, sh } from './helpers.js';
 import { lab } from './network-lab.js';
 
 ptest('a namespace with a default route of its own keeps it and gets none, whatever its metric; IPv6 follows IPv4', async (t) => {
@@ -43,4 +43,19 @@ ptest('eth0 taken by another interface: the first free ethN, with the address th
   // The retry left nothing of the first try: one veth on the bridge, one endpoint.
   t.is(ipJson(l.hostName, 'link').filter((x) => x.master === 'br-pn' || x.master === net.bridge).length, 1);
   t.is((await net.endpoints()).length, 1);
+});
+
+ptest('on an IPv4-only network the interface has IPv6 off, in a namespace netplumb made and in one it was given', async (t) => {
+  const l = await lab(t);
+  const net = await l.network({ name: 'p4', subnet: '10.66.0.0/24' });
+  const given = await l.container();
+  const name = `p4own${process.pid}`.slice(0, 15);
+  const eps = [await net.connect(given), await net.connect(undefined, { netnsName: name })];
+  t.teardown(() => Promise.all(eps.map((ep) => ep.remove().catch(() => {}))));
+  for (const ns of [given.name, name]) {
+    t.is(sh('ip', ['netns', 'exec', ns, 'cat', '/proc/sys/net/ipv6/conf/eth0/disable_ipv6']).trim(), '1', `${ns}: eth0 disable_ipv6`);
+    t.deepEqual(ipJson(ns, '-6', 'addr', 'show', 'eth0'), [], `${ns}: no IPv6 address on eth0`);
+  }
+  // Only in its own namespace does netplumb change the default; the given one keeps its own.
+  t.is(sh('ip', ['netns', 'exec', given.name, 'cat', '/proc/sys/net/ipv6/conf/default/disable_ipv6']).trim(), '0');
 });

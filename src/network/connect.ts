@@ -7,9 +7,9 @@
  * 1. in the host: the reservation transaction (address, MAC, host ports, attachment,
  *    exclusive; the DNAT and forward-accept elements), then — only if the kernel took it —
  *    the veth in one message with its peer in place, then the bridge-port flags;
- * 2. in the namespace: IPv6 off when the network has none, then lo up, the interface up,
- *    address(es), then the default route(s); then, in the host, the veth's tag, which
- *    marks the endpoint complete.
+ * 2. in the namespace: IPv6 off when the network has none (in a namespace netplumb made,
+ *    as its default, before the veth), then lo up, the interface up, address(es), the
+ *    default route(s); then, in the host, the veth's tag, which marks the endpoint complete.
  *
  * What the caller did not say is asked of the kernel in the same run: the interface is
  * eth0 unless the create is refused because the namespace has one (then the first free
@@ -171,19 +171,23 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       }
       const tagging = new Batch(512);
       encodeLinkSet(tagging, hostIfname, { alias: endpointAlias({ ...tag, if: ifn }) });
-      const steps: Step[] = [
-        { connection: net.netns.netfilter, batch: reserve.batch as Batch },
-        { connection: net.netns.route, batch: create },
-        { connection: net.netns.route, batch: flags.ackLastOnly() },
-      ];
-      if (!ipv6) steps.push({ nsFd: ns.fd, sysctl: `net/ipv6/conf/${ifn}/disable_ipv6`, value: '1' });
+      const steps: Step[] = [{ connection: net.netns.netfilter, batch: reserve.batch as Batch }];
+      // IPv6 off on the interface when the network has none. In a namespace made here, as
+      // the namespace's default before the veth exists (eth0 is born with it): writing a
+      // device's disable_ipv6 needs rtnl_mutex, which the kernel's link workers hold right
+      // after a create, and the write then spins (restart_syscall) until they let go.
+      if (!ipv6 && ownsNetns) steps.push({ nsFd: ns.fd, sysctl: 'net/ipv6/conf/default/disable_ipv6', value: '1' });
+      steps.push({ connection: net.netns.route, batch: create }, { connection: net.netns.route, batch: flags.ackLastOnly() });
+      if (!ipv6 && !ownsNetns) steps.push({ nsFd: ns.fd, sysctl: `net/ipv6/conf/${ifn}/disable_ipv6`, value: '1' });
       // When the namespace has a default route, the kernel refuses ours (EEXIST) and the run
       // stops before the tag, which then goes alone.
       const innerStep = steps.push({ connection: inside, batch: inner.ackLastOnly() }) - 1;
       steps.push({ connection: net.netns.route, batch: tagging.ackLastOnly() });
       const mark = undo.length;
       const run = await runPipeline(steps);
-      const [reserved, created] = run.results as [Reply[] | undefined, Reply[] | undefined];
+      const createStep = steps.findIndex((x) => 'batch' in x && x.batch === create);
+      const reserved = run.results[0] as Reply[] | undefined;
+      const created = run.results[createStep] as Reply[] | undefined;
       if (reserved === undefined) {
         // No answer: the reservation may be in place all the same.
         undo.push(() => purgeEndpoint(net.netns, net.name, id));
@@ -201,7 +205,7 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       // Undone by name whatever the replies said (a lost reply does not mean it was not
       // made) — not when the kernel said EEXIST: the name is someone else's.
       if (createError !== 'EEXIST') undo.push(() => deleteOurVeth(net.netns, hostIfname, id));
-      if (run.failedStep === 1 && (createError === 'EBUSY' || (createError === 'EEXIST' && guessIfname))) {
+      if (run.failedStep === createStep && (createError === 'EBUSY' || (createError === 'EEXIST' && guessIfname))) {
         // An ifindex picked is taken (EBUSY), or the interface name is (EEXIST): undo this
         // attempt and try again with other indexes, or with the namespace's first free ethN.
         if (createError === 'EEXIST') {
