@@ -130,6 +130,16 @@ const paths = [
 ];
 for (const [label, run] of paths) say(`${label.padEnd(58)} ${await run()}`);
 
+// `--graph FILE`: the picture of this lab, drawn by the CLI from the kernel (docs/lab.svg).
+const graphAt = process.argv.indexOf('--graph');
+if (graphAt !== -1 && process.argv[graphAt + 1]) {
+  const file = process.argv[graphAt + 1];
+  const bin = new URL('../bin/netplumb.js', import.meta.url).pathname;
+  execFileSync(process.execPath, [bin, 'graph', '--title', "netplumb demo: the walkthrough's Docker host", '-o', file], { stdio: 'inherit' });
+  title(`netplumb graph -o ${file}`);
+  say(`the picture of this lab: ${file}`);
+}
+
 title('Teardown');
 for (const s of servers) s.close();
 udp.close();

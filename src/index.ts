@@ -49,3 +49,18 @@ export { cleanupNetworks } from './network/cleanup.js';
 export { NetnsPool } from './network/pool.js';
 export type { NetnsPoolOptions, PooledNetns } from './network/pool.js';
 export type { CleanupOptions, CleanupReport, EndpointLeftover } from './network/cleanup.js';
+
+// --- Embedded DNS on user-defined networks (issue 14) ---
+export {
+  DnsResolver,
+  endpointRecords,
+  containerResolvConf,
+  parseResolvConf,
+  readResolvConf,
+  addressOfReverseName,
+  reverseName,
+  EMBEDDED_DNS_ADDRESS,
+  HOST_RESOLV_CONF,
+  DNS_TABLE,
+} from './dns/index.js';
+export type { DnsResolverOptions, DnsAttachment, DnsRecordsSource, DnsRecordType, EndpointRecordsOptions, ContainerResolvConfOptions, ResolvConf } from './dns/index.js';

@@ -416,11 +416,16 @@ export class Netns {
     const fd = native.inetSocket(this.fd, family, SOCK_DGRAM, true, host, checkPort(options.port ?? 0));
     const socket = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
     return new Promise((resolve, reject) => {
-      socket.once('error', (err) => {
+      const failed = (err: Error): void => {
         socket.close();
         reject(SystemError.from(err, 'bind'));
+      };
+      socket.once('error', failed);
+      socket.bind({ fd }, () => {
+        // Bound: later errors are the caller's to handle, and close() stays theirs to call.
+        socket.off('error', failed);
+        resolve(socket);
       });
-      socket.bind({ fd }, () => resolve(socket));
     });
   }
 

@@ -483,3 +483,33 @@ ptest('inspect answers what docker network inspect, docker inspect and docker po
   t.is(hostEnd.mtu, 1400);
   t.true((await Netns.list()).some((i) => i.inode === c.inode && i.names.includes(c.name)));
 });
+
+ptest('owner labels and namespaces find endpoints in the kernel, from any handle', async (t) => {
+  const l = await lab(t);
+  const net = await l.network({ name: 'own', subnet: '172.29.0.0/16' });
+  const c1 = await l.container();
+  const c2 = await l.container();
+  const e1 = await net.connect(c1, { owner: 'abc123/eth0', publish: [{ hostPort: 8080, containerPort: 80 }] });
+  const e2 = await net.connect(c2, { owner: 'def456/eth0' });
+  const e3 = await net.connect();
+  t.is(e1.owner, 'abc123/eth0');
+  t.is(e3.owner, undefined);
+  // The label lives in the kernel, in the comment of the endpoint's attachment.
+  const comments = nftJson(l.hostName, 'list', 'set', 'inet', 'netplumb', 'attached').nftables.find((x) => x.set).set.elem.map((e) => e.elem.comment);
+  t.true(comments.some((c) => c.includes(`ep=${e1.id} `) && c.endsWith(' owner=abc123/eth0')), JSON.stringify(comments));
+  // A second handle (what another process would hold) finds each by label or by namespace.
+  const other = await BridgeNetwork.open('own', { netns: l.host });
+  t.deepEqual((await other.endpoints({ owner: 'abc123/eth0' })).map((e) => [e.id, e.ipv4, e.owner, e.netnsInode, e.ports]), [[e1.id, e1.ipv4, 'abc123/eth0', c1.inode, e1.ports]]);
+  t.deepEqual((await other.endpoints({ netns: c2 })).map((e) => e.id), [e2.id]);
+  t.deepEqual(await other.endpoints({ owner: 'nobody' }), []);
+  t.deepEqual((await other.endpoints()).map((e) => e.id).sort(), [e1.id, e2.id, e3.id].sort());
+  t.like((await other.inspect()).endpoints.find((e) => e.id === e1.id), { owner: 'abc123/eth0', attached: true });
+  // Removed through the other handle: gone for both, in the kernel.
+  const [found] = await other.endpoints({ owner: 'abc123/eth0' });
+  await found.remove();
+  t.deepEqual(await net.endpoints({ owner: 'abc123/eth0' }), []);
+  t.deepEqual(ipJson(c1.name, 'link').map((x) => x.ifname), ['lo']);
+  t.false(JSON.stringify(nftJson(l.hostName)).includes(`ep=${e1.id}`));
+  // Its port is free again.
+  t.deepEqual((await net.connect(c1, { publish: [{ hostPort: 8080, containerPort: 80 }] })).ports.map((p) => p.hostPort), [8080]);
+});

@@ -67,7 +67,7 @@ function endpointOf(ns, pid) {
 }
 
 /** Only the entries of a /run/netns list or cleanup report that this process's names made. */
-const ours = (name) => name.replace('/run/netns/', '').includes(`${process.pid}x`);
+const ours = (name) => new RegExp(`^[a-z]+${process.pid}x\\d+$`).test(name.replace('/run/netns/', ''));
 
 async function until(what, check) {
   for (let i = 0; i < 250 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
@@ -370,6 +370,10 @@ ptest.serial(`crash mid-operation: ${ROUNDS} SIGKILLs at random moments leave no
     // Kill anywhere from "at once" to a few hundred operations in.
     const ms = Math.floor(random() * 250);
     children.add(String(await runAndKill([l.hostName, name, '10.230.0.0/16', String(20000 + round * 100), String(round + 1)], ms)));
+    // The anonymous namespaces netplumb made for the child held only by it: the kernel
+    // destroys them, and their veths, in the background. The restarted orchestrator comes
+    // after that (else it would find endpoints that are about to vanish).
+    await until('the killed child\'s namespaces to go', () => !taggedVeths(l.hostName).some((v) => v.tag.own && v.tag.ns === undefined));
     const userBefore = userNamespaces();
     const { report, again, networks } = restart(l.hostName, name, `${name}b`);
     stats.rounds++;

@@ -1,6 +1,6 @@
 // Fault injection at every step of connect() and create(): two ways, each checked against
-// the kernel (`ip -j`, `nft -j`, /run/netns) and against the library's own bookkeeping
-// (the next connect gets the same address and port as if nothing had happened).
+// the kernel (`ip -j`, `nft -j`, /run/netns: no reservation left behind) and by a next
+// connect, which can have the same address and port as if nothing had happened.
 //
 // 1. The named steps of the `faultInjection` hook (connect:netns, connect:link ...), for
 //    every kind of endpoint and for the first and a further network.

@@ -18,12 +18,15 @@ ptest('without CAP_NET_ADMIN every call fails with a typed permission error and 
   await net.connect(c, { publish: [{ hostPort: 8080, containerPort: 80 }] });
   const other = await Netns.create(uniqueName('po'));
   t.teardown(() => other.delete());
-  // Links by what a change would touch (not timers or carrier state, which move by themselves).
+  // Links by what a change would touch (not timers or carrier state, which move by themselves;
+  // nor IPv6 link-local addresses and their routes, which the kernel's autoconfiguration adds
+  // when duplicate address detection ends, a while after a link comes up).
+  const linkLocal = (a) => a?.startsWith('fe80:');
   const links = (ns) =>
-    ipJson(ns, '-d', 'addr').map((x) => ({ name: x.ifname, flags: x.flags.filter((f) => f !== 'LOWER_UP' && f !== 'NO-CARRIER'), mtu: x.mtu, master: x.master, alias: x.ifalias, kind: x.linkinfo?.info_kind, addrs: x.addr_info.map((a) => `${a.local}/${a.prefixlen}`) }));
+    ipJson(ns, '-d', 'addr').map((x) => ({ name: x.ifname, flags: x.flags.filter((f) => f !== 'LOWER_UP' && f !== 'NO-CARRIER'), mtu: x.mtu, master: x.master, alias: x.ifalias, kind: x.linkinfo?.info_kind, addrs: x.addr_info.filter((a) => !linkLocal(a.local)).map((a) => `${a.local}/${a.prefixlen}`) }));
   const snapshot = () => ({
     host: links(l.hostName),
-    routes: ipJson(l.hostName, 'route', 'show', 'table', 'all'),
+    routes: ipJson(l.hostName, 'route', 'show', 'table', 'all').filter((r) => !linkLocal(r.dst)),
     rules: ipJson(l.hostName, 'rule'),
     neigh: ipJson(l.hostName, 'neigh'),
     nft: nftJson(l.hostName),

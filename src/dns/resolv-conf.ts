@@ -1,0 +1,111 @@
+/**
+ * DNS: resolv.conf(5), read from the host and written for containers the way Docker
+ * writes it for a container on a user-defined network: its only nameserver is the
+ * embedded resolver at 127.0.0.11, which forwards other names to the host's nameservers.
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { SystemError, ValidationError } from '../errors.js';
+
+/** Where the embedded resolver is reached inside a container, as Docker's. */
+export const EMBEDDED_DNS_ADDRESS = '127.0.0.11';
+/** The host's resolver configuration. */
+export const HOST_RESOLV_CONF = '/etc/resolv.conf';
+
+/** What a resolv.conf says. */
+export interface ResolvConf {
+  /** `nameserver` lines in order (a scope suffix such as `%eth0` is dropped). */
+  nameservers: string[];
+  /** Domains of the last `search` (or `domain`) line. */
+  search: string[];
+  /** Words of the `options` lines, e.g. `ndots:2`, `edns0`. */
+  options: string[];
+}
+
+/** Parses resolv.conf text as glibc does: later `search`/`domain` lines win, comments start with `#` or `;`. */
+export function parseResolvConf(text: string): ResolvConf {
+  const conf: ResolvConf = { nameservers: [], search: [], options: [] };
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/[#;].*$/, '').trim();
+    const [key, ...words] = line.split(/\s+/);
+    if (key === 'nameserver' && words[0] !== undefined) {
+      const addr = words[0].replace(/%.*$/, '');
+      if (isIP(addr)) conf.nameservers.push(addr);
+    } else if (key === 'search' || key === 'domain') {
+      conf.search = words;
+    } else if (key === 'options') {
+      conf.options.push(...words);
+    }
+  }
+  return conf;
+}
+
+/** Reads and parses a resolv.conf file. Rejects with SystemError (e.g. ENOENT) when it cannot be read. */
+export async function readResolvConf(path: string = HOST_RESOLV_CONF): Promise<ResolvConf> {
+  try {
+    return parseResolvConf(await readFile(path, 'utf8'));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new SystemError(typeof e.errno === 'number' ? -e.errno : 5, 'open', path);
+  }
+}
+
+/** Options of {@link containerResolvConf}. */
+export interface ContainerResolvConfOptions {
+  /** The host's resolv.conf, whose search domains and options the container inherits. Default `/etc/resolv.conf`. */
+  hostResolvConf?: string;
+  /** Search domains instead of the host's (`docker run --dns-search`). */
+  search?: string[];
+  /** Options added to the host's, replacing one of the same name (`docker run --dns-option`). */
+  options?: string[];
+  /**
+   * false: for a network without name resolution (Docker's default `bridge`): the host's
+   * own nameservers instead of 127.0.0.11, less loopback ones, which mean nothing inside
+   * a container. Default true.
+   */
+  embedded?: boolean;
+}
+
+const WORD = /^[^\s#;]+$/;
+
+/** 127.0.0.0/8 and ::1: the host's own resolver, not reachable from a container's namespace. */
+function isLoopback(addr: string): boolean {
+  return addr.startsWith('127.') || addr === '::1';
+}
+
+/**
+ * The `/etc/resolv.conf` a container on a network with name resolution gets, for the
+ * caller to install (bind-mount or write into the container's root), as Docker writes it:
+ * `nameserver 127.0.0.11`, the host's search domains, the host's options plus `ndots:0`
+ * unless ndots is set, and comments naming the host servers the resolver forwards to.
+ * With `embedded: false`, what a container of the default bridge gets: the host's
+ * nameservers less loopback ones (no nameserver line when none is left).
+ * Rejects with SystemError when the host file cannot be read, ValidationError for a
+ * search domain or option with whitespace or a comment character.
+ */
+export async function containerResolvConf(options: ContainerResolvConfOptions = {}): Promise<string> {
+  const path = options.hostResolvConf ?? HOST_RESOLV_CONF;
+  for (const [field, list] of [['search', options.search], ['options', options.options]] as const) {
+    if (list === undefined) continue;
+    if (!Array.isArray(list) || !list.every((w) => typeof w === 'string' && WORD.test(w))) {
+      throw new ValidationError(field, 'must be a list of single words');
+    }
+  }
+  if (options.embedded !== undefined && typeof options.embedded !== 'boolean') throw new ValidationError('embedded', 'must be a boolean');
+  const embedded = options.embedded ?? true;
+  const host = await readResolvConf(path);
+  const search = options.search ?? host.search;
+  const opts = new Map<string, string>();
+  const nameOf = (o: string): string => o.split(':')[0] as string;
+  for (const o of [...host.options, ...(options.options ?? [])]) opts.set(nameOf(o), o);
+  // Docker's ndots:0: a dotted name is tried as-is first, so `db.example` is not sent through the search list first.
+  if (embedded && !opts.has('ndots')) opts.set('ndots', 'ndots:0');
+  const servers = embedded ? [EMBEDDED_DNS_ADDRESS] : host.nameservers.filter((s) => !isLoopback(s));
+  const lines = ['# Generated by netplumb.', '', ...servers.map((s) => `nameserver ${s}`)];
+  if (search.length) lines.push(`search ${search.join(' ')}`);
+  if (opts.size) lines.push(`options ${[...opts.values()].join(' ')}`);
+  lines.push('', `# Based on host file: '${path}'${embedded ? ' (internal resolver)' : ''}`);
+  if (embedded) lines.push(`# ExtServers: [${host.nameservers.map((s) => `host(${s})`).join(' ')}]`);
+  return `${lines.join('\n')}\n`;
+}
