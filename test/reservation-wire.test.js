@@ -9,7 +9,7 @@ import { Transaction } from '../dist/nft/transaction.js';
 import { HOST_LE } from '../dist/netlink/writer.js';
 import { hostPortElement, releaseEndpoint, reserveEndpoint } from '../dist/network/reservation.js';
 import { SETS, elementsOf, portElement, publishedElement } from '../dist/network/ruleset.js';
-import { endpointComment } from '../dist/network/tag.js';
+import { endpointComment, networkComment } from '../dist/network/tag.js';
 import { portElements } from '../dist/network/ports.js';
 
 /** What reservation.ts did before the hand-built bytes: typed elements, same order and sharing. */
@@ -80,7 +80,7 @@ for (const [title, r] of Object.entries(cases)) {
   test(`reserve: ${title}`, (t) => {
     const typed = new Transaction(null, new Map());
     typed.deleteElements(elementsOf(SETS.cursors, [{ key: r.bridge }]));
-    typed.addElements(elementsOf(SETS.cursors, [{ key: r.bridge, data: '172.30.4.8' }]));
+    typed.addElements(elementsOf(SETS.cursors, [{ key: r.bridge, data: '172.30.4.8', comment: networkComment(r.network) }]));
     for (const [set, elements, exclusive] of typedGroups(r, holder)) (exclusive ? typed.createElements : typed.addElements).call(typed, elementsOf(set, elements));
     const wire = new Transaction(null, new Map());
     reserveEndpoint(wire, r, holder, '172.30.4.8');

@@ -230,7 +230,8 @@ export function reserveEndpoint(tx: Transaction, r: EndpointReservation, holder:
     const key = new Uint8Array(IFNAMSIZ);
     ifnameBytes(key, 0, r.bridge);
     tx.elementUnits('delete', FAMILY, TABLE, SETS.cursors, [{ flags: 0, key }]);
-    tx.elementUnits('add', FAMILY, TABLE, SETS.cursors, [{ flags: 0, key, data: ipBytes(cursor, 4) }]);
+    // Re-added with the network's comment, which the element had (cleanup knows its elements by it).
+    tx.elementUnits('add', FAMILY, TABLE, SETS.cursors, [{ flags: 0, key, data: ipBytes(cursor, 4), udata: commentUdata(networkComment(r.network)) }]);
   }
   for (const [set, units, exclusive] of endpointUnits(r, holder, false)) tx.elementUnits(exclusive ? 'create' : 'add', FAMILY, TABLE, set, units);
 }
