@@ -8,7 +8,8 @@ export const USAGE = `usage: node benchmarks/bench.js [options]   (npm run bench
   --concurrency N      endpoints per throughput series (default 64; 0 skips)
   --in-flight LIST     operations in flight for throughput (default 1,4,16,64)
   --runners LIST       floor,shell,lowlevel,network (default all)
-  --scale N            live endpoints the scale series grows one network to (default 10000; 0 skips)
+  --scale N            live BridgeNetwork endpoints the scale series grows to, over bridge
+                       networks of up to 1000 (default 10000; 0 skips)
   --old DIR            also measure the BridgeNetwork of another build (its dist/, e.g. the
                        pre-rewrite code) against this one, each in a sandbox of its own
   --out FILE           results JSON (default benchmarks/results/<date>-<host>.json)
