@@ -170,7 +170,9 @@ function endpointUnits(r: EndpointReservation, holder: Holder | undefined, forDe
   };
   const attached = new Uint8Array(IFNAMSIZ + 4);
   ifnameBytes(attached, 0, r.bridge);
-  new DataView(attached.buffer).setUint32(IFNAMSIZ, r.inode >>> 0, HOST_LE);
+  // mark: a u32 in host byte order.
+  const inode = r.inode >>> 0;
+  for (let b = 0; b < 4; b++) attached[IFNAMSIZ + (HOST_LE ? b : 3 - b)] = (inode >>> (8 * b)) & 0xff;
   const v4 = ipBytes(r.ipv4, 4);
   const v6 = r.ipv6 ? ipBytes(r.ipv6, 6) : undefined;
   const groups: Array<[string, Unit[], boolean]> = [

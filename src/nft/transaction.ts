@@ -380,7 +380,11 @@ export class Transaction {
     const field = `${op}Elements`;
     const name = msg === C.NFT_MSG_NEWSETELEM ? 'NFT_MSG_NEWSETELEM' : 'NFT_MSG_DELSETELEM';
     const label = `${name} ${family} ${table}/${set}`;
-    this.change(() => {
+    if (this.state !== 'open') throw new NetplumbError('the transaction was already committed', 'ERR_NETPLUMB_COMMITTED');
+    // Like change(), without its snapshot of set state: pre-encoded elements touch none.
+    const first = this.batch.length;
+    const offset = this.batch.writer.offset;
+    try {
       let i = 0;
       while (i < units.length) {
         this.message(msg, flags, family, label, field, (w) => {
@@ -396,7 +400,13 @@ export class Transaction {
           w.endNest(list);
         });
       }
-    });
+    } catch (err) {
+      this.batch.cancel();
+      this.batch.requests.length = first;
+      this.batch.writer.offset = offset;
+      throw ValidationError.wrap(err, `change ${this.changes.length}`);
+    }
+    this.changes.push({ first, last: this.batch.length - 1 });
   }
 
   /**
