@@ -5,6 +5,7 @@
  * @module
  */
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { SystemError, ValidationError } from './errors.js';
 
 /** One step of {@link NativeBinding.pipeline}: a netlink exchange, or a sysctl write in a namespace. */
@@ -120,11 +121,10 @@ export interface NativeBinding {
 }
 
 const require = createRequire(import.meta.url);
-const bindings = require('bindings') as (opts: { bindings: string; module_root: string }) => NativeBinding;
+// node-gyp-build picks build/Release (compiled here) first, else the prebuilt binary for
+// this platform and architecture shipped in prebuilds/ (see scripts/prebuild.sh).
+const load = require('node-gyp-build') as (dir: string) => NativeBinding;
 
 /** The loaded addon, with the library's error class installed. */
-export const native: NativeBinding = bindings({
-  bindings: 'netplumb',
-  module_root: new URL('..', import.meta.url).pathname,
-});
+export const native: NativeBinding = load(fileURLToPath(new URL('..', import.meta.url)));
 native.setErrorClass(SystemError, ValidationError);

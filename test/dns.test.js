@@ -562,8 +562,8 @@ ptest('a namespace whose endpoint another process removes is let go: sockets, ta
 ptest('names read from the kernel: an endpoint another process connects resolves at once, and goes with its removal', async (t) => {
   const l = await lab(t);
   const net = await l.network({ name: 'dnsk', bridge: 'dnsk', subnet: '172.31.10.0/24', subnet6: 'fd00:31:10::/64' });
-  // The owner label (CNI's CONTAINERID/IFNAME) is kept in the kernel with each endpoint; its first part names it here.
-  const records = endpointRecords({ netns: l.host, namesOf: (ep) => (ep.owner ? [ep.owner.split('/')[0]] : []) });
+  // connect({ name, aliases }) keeps the names in the kernel with the endpoint; the default source answers them.
+  const records = endpointRecords({ netns: l.host });
   const resolver = new DnsResolver({ records, netns: l.host, resolvConf: l.hostResolvConf });
   t.teardown(() => resolver.close());
   const made = [];
@@ -577,7 +577,7 @@ ptest('names read from the kernel: an endpoint another process connects resolves
     return ns;
   };
   const web = await container();
-  await net.connect(web, { owner: 'web/eth0' });
+  await net.connect(web, { owner: 'web/eth0', name: 'web' });
   await resolver.attach(web, 'dnsk');
   t.is((await udpAsk(web, 'worker', 'A')).rcode, 'NXDOMAIN');
 
@@ -585,13 +585,16 @@ ptest('names read from the kernel: an endpoint another process connects resolves
   const script = `
     import { BridgeNetwork, Netns } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
     const net = await BridgeNetwork.open('dnsk', { netns: await Netns.open(${JSON.stringify(l.host.name)}) });
-    await net.connect(await Netns.open(${JSON.stringify(worker.name)}), { owner: 'worker/eth0' });
+    await net.connect(await Netns.open(${JSON.stringify(worker.name)}), { owner: 'worker/eth0', name: 'Worker', aliases: ['jobs'] });
     process.exit(0);`;
   await execFileP(process.execPath, ['--input-type=module', '-e', script]);
   const [ep] = await net.endpoints({ owner: 'worker/eth0' });
   t.truthy(ep);
 
+  t.is(ep.name, 'worker');
+  t.deepEqual(ep.aliases, ['jobs']);
   t.deepEqual((await udpAsk(web, 'worker', 'A')).answers.map((a) => a.data), [ep.ipv4]);
+  t.deepEqual((await udpAsk(web, 'jobs', 'A')).answers.map((a) => a.data), [ep.ipv4]);
   t.deepEqual((await udpAsk(web, 'Worker.', 'AAAA')).answers.map((a) => a.data), [ep.ipv6]);
   t.deepEqual((await udpAsk(web, reverseName(ep.ipv4), 'PTR')).answers.map((a) => a.data), ['worker']);
   t.deepEqual((await udpAsk(web, reverseName(ep.ipv6), 'PTR')).answers.map((a) => a.data), ['worker']);

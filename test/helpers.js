@@ -2,6 +2,7 @@
 // (`ip -j`, `nft -j`) through which behaviour is checked.
 import test from 'ava';
 import { execFileSync, execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
@@ -60,10 +61,13 @@ export function ip(ns, ...args) {
   return sh('ip', [...(ns ? ['-n', ns] : []), ...args]);
 }
 
+/** nftables' nft by path: `npx` puts node_modules/.bin first on PATH, where @vercel/nft has an `nft` of its own. */
+const NFT = ['/usr/sbin/nft', '/sbin/nft'].find((p) => existsSync(p)) ?? 'nft';
+
 /** `nft -j list ruleset` in a named namespace (or the current one), parsed. */
 export function nftJson(ns, ...args) {
   const cmd = ['-j', ...(args.length ? args : ['list', 'ruleset'])];
-  const out = ns ? sh('ip', ['netns', 'exec', ns, 'nft', ...cmd]) : sh('nft', cmd);
+  const out = ns ? sh('ip', ['netns', 'exec', ns, NFT, ...cmd]) : sh(NFT, cmd);
   return JSON.parse(out);
 }
 

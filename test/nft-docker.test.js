@@ -127,7 +127,7 @@ function unreachable(name, host, port, ms = 700) {
 
 /** A TCP server that answers each connection with the peer's address, then closes. */
 const echoPeer = (port) =>
-  `require('net').createServer((s) => s.end(s.remoteAddress + '\\n')).listen(${port}, '0.0.0.0', () => console.log('ready'))`;
+  `require('net').createServer((s) => { s.on('error', () => {}); s.end(s.remoteAddress + '\\n'); }).listen(${port}, '0.0.0.0', () => console.log('ready'))`;
 
 /** Connects from `ns` (a Netns) and returns what the server said. */
 async function ask(ns, host, port) {

@@ -15,7 +15,7 @@ import { portElements } from '../dist/network/ports.js';
 /** What reservation.ts did before the hand-built bytes: typed elements, same order and sharing. */
 function typedGroups(r, holder) {
   const comment = endpointComment(r.network, r.id);
-  const anchor = holder ? endpointComment(r.network, r.id, { holder, ifname: r.ifname, ...(r.owner !== undefined ? { owner: r.owner } : {}) }) : comment;
+  const anchor = holder ? endpointComment(r.network, r.id, { holder, ifname: r.ifname, ...(r.owner !== undefined ? { owner: r.owner } : {}), ...(r.names?.length ? { names: r.names } : {}) }) : comment;
   const groups = [
     [SETS.attached, [{ key: [r.bridge, r.inode], comment: anchor }], true],
     [SETS.addrs4, [{ key: r.ipv4, comment }], true],
@@ -59,6 +59,7 @@ const cases = {
   'ports on one address, udp, a shared container port, an owner': {
     ...base,
     owner: 'c0ffee/eth0',
+    names: ['web', 'www'],
     ports: portElements([
       { protocol: 'udp', hostIp: '203.0.113.9', hostPort: 5353, containerPort: 53 },
       { protocol: 'tcp', hostIp: '0.0.0.0', hostPort: 8443, containerPort: 443 },

@@ -18,8 +18,8 @@ import type { DnsRecordType, DnsRecordsSource } from './records.js';
 export interface EndpointRecordsOptions {
   /** The namespace acting as the host of the networks. */
   netns: Netns;
-  /** The DNS names of an endpoint: its name and aliases (compared without case). */
-  namesOf(endpoint: Endpoint): readonly string[];
+  /** The DNS names of an endpoint (compared without case); default the `name` and `aliases` given to connect(). */
+  namesOf?(endpoint: Endpoint): readonly string[];
 }
 
 /** One network's names, read at one generation. */
@@ -36,7 +36,8 @@ interface Snapshot {
  */
 export function endpointRecords(options: EndpointRecordsOptions): DnsRecordsSource {
   if (options === null || typeof options !== 'object') throw new ValidationError('options', 'must be an object');
-  const { netns, namesOf } = options;
+  const { netns } = options;
+  const namesOf = options.namesOf ?? ((ep: Endpoint): string[] => (ep.name ? [ep.name, ...ep.aliases] : [...ep.aliases]));
   if (!(netns instanceof Netns)) throw new ValidationError('netns', 'must be a Netns handle');
   if (typeof namesOf !== 'function') throw new ValidationError('namesOf', 'must be a function');
   const snapshots = new Map<string, { generation: number; snapshot: Promise<Snapshot> }>();
@@ -58,9 +59,11 @@ export function endpointRecords(options: EndpointRecordsOptions): DnsRecordsSour
         e.ipv4.push(ep.ipv4);
         if (ep.ipv6) e.ipv6.push(ep.ipv6);
       }
-      if (names.length) {
-        snap.byAddress.set(ep.ipv4, names);
-        if (ep.ipv6) snap.byAddress.set(ep.ipv6, names);
+      // An address points back at the endpoint's first name only, as Docker's resolver answers.
+      const primary = names.slice(0, 1);
+      if (primary.length) {
+        snap.byAddress.set(ep.ipv4, primary);
+        if (ep.ipv6) snap.byAddress.set(ep.ipv6, primary);
       }
     }
     return snap;

@@ -188,6 +188,15 @@ async function plan(host: Netns, mine: (network: string) => boolean): Promise<Pl
   return p;
 }
 
+/** Whether /run/netns/NAME mounts the namespace with `inode`. */
+function mountsInode(name: string, inode: number): boolean {
+  try {
+    return statSync(`${NETNS_RUN_DIR}/${name}`).ino === inode;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Finds netplumb's leftovers in a host namespace and removes them; resolves with what it
  * removed. Like `docker network prune` for what a crash leaves, not for networks in use.
@@ -219,7 +228,9 @@ export async function cleanupNetworks(options: CleanupOptions = {}): Promise<Cle
   try {
     for (let attempt = 1; ; attempt++) {
       const p = await plan(host, mine);
-      if (!dryRun) {
+      if (dryRun) {
+        for (const e of p.endpoints) if (e.tag?.own && e.tag.ns !== undefined && mountsInode(e.tag.ns, e.tag.ino)) report.netns.push({ path: `${NETNS_RUN_DIR}/${e.tag.ns}`, reason: 'endpoint-removed' });
+      } else {
         // Links first (concurrent deletions share the kernel's RCU wait), then one
         // transaction: a reservation never goes before what it reserves.
         for (let i = 0; i < p.endpoints.length; i += DELETIONS_IN_FLIGHT) {

@@ -39,10 +39,10 @@ import { type BridgeNetwork, fault } from './bridge-network.js';
 import { rollback } from './create.js';
 import { purgeEndpoint } from './disconnect.js';
 import { Endpoint, isGone } from './endpoint.js';
-import { hostIfnameOf } from './endpoints.js';
+import { elements, hostIfnameOf } from './endpoints.js';
 import { currentHolder, mayBeInProgress } from './holder.js';
 import { checkHost, contains, formatAddress, hostCount, macFromIPv4, nextHost, parseAddress } from './ipam.js';
-import { type ConnectOptions, bool, checkObject, checkOwner } from './options.js';
+import { type ConnectOptions, bool, checkNames, checkObject, checkOwner } from './options.js';
 import { PortAllocatedError, type PublishedPort, normalizePublish, portElements } from './ports.js';
 import { type EndpointReservation, boundsOf, hostPortElement, reserveEndpoint } from './reservation.js';
 import { FAMILY, SETS, TABLE } from './ruleset.js';
@@ -75,6 +75,7 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
   if (options.ipv4 !== undefined) checkHost(net.s4, net.gw4, (fixed.ipv4 = parseAddress(options.ipv4, 'ipv4', 4).value), 'ipv4');
   if (options.ipv6 !== undefined && net.s6) checkHost(net.s6, net.gw6, (fixed.ipv6 = parseAddress(options.ipv6, 'ipv6', 6).value), 'ipv6');
   const owner = options.owner === undefined ? undefined : checkOwner(options.owner);
+  const names = checkNames(options.name, options.aliases);
   let ifname = options.ifname === undefined ? undefined : checkIfname(options.ifname, 'ifname');
   const defaultRouteOpt = options.defaultRoute === undefined ? undefined : bool(options.defaultRoute, 'defaultRoute', false);
   if (defaultRouteOpt && net.internal) throw new ValidationError('defaultRoute', `network ${net.name} is internal: it has no way out`);
@@ -140,6 +141,7 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
         mac: fixed.mac ?? macFromIPv4(candidate),
         ports: portElements(fixed.ports, ipv4, ipv6),
         ...(owner !== undefined ? { owner } : {}),
+        ...(names.length ? { names } : {}),
       };
       if (fixed.ports.length) fault('connect:publish');
       const tx = net.netns.nft.transaction();
@@ -256,6 +258,7 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
     return new Endpoint(net, {
       id,
       ...(owner !== undefined ? { owner } : {}),
+      ...(names.length ? { names } : {}),
       ifname: ifn,
       hostIfname,
       ipv4: r.ipv4,
@@ -331,7 +334,7 @@ async function diagnose(net: BridgeNetwork, err: unknown, r: EndpointReservation
   // ENOENT: the bridge's cursor is gone, so is the network.
   if (err.code === 'ENOENT') throw new NetplumbError(`network ${net.name} has been removed`, 'ENOENT', { cause: err });
   const host = net.netns;
-  const read = (set: string) => host.nft.listElements(FAMILY, TABLE, set).catch(() => []);
+  const read = (set: string) => elements(host, set);
 
   const anchor = (await read(SETS.attached)).find((e) => Array.isArray(e.key) && e.key[0] === net.bridge && Number(e.key[1]) === r.inode);
   if (anchor) {

@@ -13,6 +13,7 @@ import type { Transaction } from '../nft/index.js';
 import { RtnlBatch } from '../rtnl/batch.js';
 import { type NetworkInit, fault } from './bridge-network.js';
 import { isGone } from './endpoint.js';
+import { elements } from './endpoints.js';
 import { foreignDrops, writeAccepts } from './firewall.js';
 import { currentHolder } from './holder.js';
 import { type Subnet, formatAddress, lastAddress, nextHost, parseAddress } from './ipam.js';
@@ -51,6 +52,7 @@ export async function createNetwork(options: BridgeNetworkOptions): Promise<Netw
     const existing = await host.links.find(bridge);
     if (existing) {
       const other = parseNetworkAlias(existing.alias);
+      if (other?.name === tag.name) throw new ValidationError('name', `network ${tag.name} already exists`);
       throw new ValidationError('bridge', `${bridge} already exists${other ? ` (the bridge of network ${other.name})` : ''}`);
     }
 
@@ -63,21 +65,22 @@ export async function createNetwork(options: BridgeNetworkOptions): Promise<Netw
       firstAddress: formatAddress(4, nextHost(s4, parseAddress(tag.gateway, 'gateway').value, s4.network)),
     };
     // Registered before the commit: when its answer is lost the reservation may be in place.
-    let reserved = false;
+    // (Not after EEXIST: then the name, subnet or bridge is someone else's.)
+    let reserved = true;
     undo.push(() => (reserved ? removeNetworkState(host, tag.name, bridge) : undefined));
     await commitWithTable(host, async (tx) => {
       reserveNetwork(tx, reservation, currentHolder());
       addNetworkRules(tx, { name: tag.name, bridge, subnet: tag.subnet, masquerade: tag.masquerade, internal: tag.internal, ...(tag.subnet6 ? { subnet6: tag.subnet6 } : {}) });
-      const ruleset = await host.nft.list({ elements: false });
-      writeAccepts(tx, foreignDrops(ruleset, s6 !== undefined), tag.name, bridge);
+      writeAccepts(tx, foreignDrops({ chains: await host.nft.listChains() }, s6 !== undefined), tag.name, bridge);
     }).catch(async (e: unknown) => {
-      throw e instanceof NetplumbError && e.code === 'EEXIST' ? await takenBy(host, tag.name, bridge, s4, s6, e) : e;
+      if (!(e instanceof NetplumbError && e.code === 'EEXIST')) throw e;
+      reserved = false;
+      throw await takenBy(host, tag.name, bridge, s4, s6, e);
     });
-    reserved = true;
 
     fault('create:bridge');
     let taken = false; // EEXIST: the name is someone else's
-    undo.push(() => (taken ? undefined : deleteUntagged(host, bridge)));
+    undo.push(() => (taken ? undefined : deleteOurBridge(host, bridge, tag.name)));
     const link = await host.links.add({ kind: 'bridge', name: bridge, up: true, ...(tag.mtu ? { mtu: tag.mtu } : {}) }).catch((e: unknown) => {
       taken = e instanceof NetplumbError && e.code === 'EEXIST';
       throw e;
@@ -134,7 +137,7 @@ export async function commitWithTable(host: Netns, write: (tx: Transaction) => P
 
 /** Says which of the network's reservations someone else holds (after an EEXIST). */
 async function takenBy(host: Netns, name: string, bridge: string, s4: Subnet, s6: Subnet | undefined, cause: unknown): Promise<Error> {
-  const read = (set: string) => host.nft.listElements(FAMILY, TABLE, set).catch(() => []);
+  const read = (set: string) => elements(host, set);
   if ((await read(SETS.networks)).some((e) => e.key === nameKey(name))) return new ValidationError('name', `network ${name} already exists`, { cause });
   if ((await read(SETS.bridges)).some((e) => e.key === bridge)) return new ValidationError('bridge', `${bridge} is the bridge of another network`, { cause });
   for (const [s, set, field] of [[s4, SETS.subnets4, 'subnet'], [s6, SETS.subnets6, 'subnet6']] as const) {
@@ -148,8 +151,11 @@ async function takenBy(host: Netns, name: string, bridge: string, s4: Subnet, s6
   return cause instanceof Error ? cause : new NetplumbError(String(cause), 'EEXIST');
 }
 
-/** Deletes link `name` if it carries no tag: ours, made by a create() whose tagging never ran. */
-async function deleteUntagged(ns: Netns, name: string): Promise<void> {
+/**
+ * Deletes bridge `name` if it is this create's: untagged (its tagging never ran) or tagged
+ * as network `network` (the tag's answer was lost) — this process holds that name's reservation.
+ */
+async function deleteOurBridge(ns: Netns, name: string, network: string): Promise<void> {
   const l = await ns.links.find(name);
-  if (l && !l.alias) await ns.links.delete(l.index).catch((e: unknown) => { if (!isGone(e)) throw e; });
+  if (l && (!l.alias || parseNetworkAlias(l.alias)?.name === network)) await ns.links.delete(l.index).catch((e: unknown) => { if (!isGone(e)) throw e; });
 }

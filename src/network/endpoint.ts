@@ -42,6 +42,8 @@ export interface EndpointOwner {
 export interface EndpointInit {
   id: string;
   owner?: string;
+  /** DNS names, name first. */
+  names?: readonly string[];
   ifname: string;
   hostIfname: string;
   ipv4: string;
@@ -72,6 +74,10 @@ export class Endpoint {
   readonly network: string;
   /** The caller's label given to connect(), if any. */
   readonly owner: string | undefined;
+  /** Its name on the network (`connect({ name })`), which the embedded DNS resolver answers. */
+  readonly name: string | undefined;
+  /** Its other names on the network (`connect({ aliases })`). */
+  readonly aliases: readonly string[];
   /** Interface name inside the namespace (eth0 ...). */
   readonly ifname: string;
   /** The host-side veth, a port of the bridge. */
@@ -114,6 +120,8 @@ export class Endpoint {
     this.network = net.name;
     this.id = init.id;
     this.owner = init.owner;
+    this.name = init.names?.[0] || undefined;
+    this.aliases = Object.freeze([...(init.names ?? []).slice(1)]);
     this.ifname = init.ifname;
     this.hostIfname = init.hostIfname;
     this.ipv4 = init.ipv4;

@@ -4,7 +4,7 @@
  * that every process sees the endpoints every other process connected.
  * @module
  */
-import { ValidationError } from '../errors.js';
+import { NetplumbError, ValidationError } from '../errors.js';
 import { NETNS_RUN_DIR, Netns } from '../netns.js';
 import type { SetElement } from '../nft/index.js';
 import type { BridgeNetwork } from './bridge-network.js';
@@ -38,12 +38,13 @@ interface Found {
   ports: PublishedPort[];
 }
 
-/** Reads `set` of netplumb's table ([] when the table is not there). */
-async function elements(host: Netns, set: string): Promise<SetElement[]> {
+/** Reads `set` of netplumb's table ([] when the table or set is not there; any other failure is the caller's). */
+export async function elements(host: Netns, set: string): Promise<SetElement[]> {
   try {
     return await host.nft.listElements(FAMILY, TABLE, set);
-  } catch {
-    return [];
+  } catch (e) {
+    if (e instanceof NetplumbError && e.code === 'ENOENT') return [];
+    throw e;
   }
 }
 
@@ -106,6 +107,7 @@ export async function readEndpoints<T>(net: BridgeNetwork, filter: EndpointFilte
       make({
         id,
         ...(f.anchor.owner !== undefined ? { owner: f.anchor.owner } : {}),
+        ...(f.anchor.names ? { names: f.anchor.names } : {}),
         ifname: tag?.if ?? f.anchor.ifname ?? 'eth0',
         hostIfname: hostIfnameOf(id),
         ipv4: f.ipv4,

@@ -27,8 +27,10 @@ export interface NetworkInspect {
 }
 
 export async function inspectNetwork(net: BridgeNetwork): Promise<NetworkInspect> {
-  const [endpoints, ruleset] = await Promise.all([net.endpoints(), net.netns.nft.list({ elements: false })]);
-  const accepts = foreignAccepts(ruleset.rules, net.name);
+  const [endpoints, chains] = await Promise.all([net.endpoints(), net.netns.nft.listChains()]);
+  const drops = foreignDrops({ chains }, net.s6 !== undefined);
+  const rules = (await Promise.all(drops.map((d) => net.netns.nft.listRules(d.family, d.table, d.acceptIn)))).flat();
+  const accepts = foreignAccepts(rules, net.name);
   return {
     name: net.name,
     driver: 'bridge',
@@ -48,7 +50,7 @@ export async function inspectNetwork(net: BridgeNetwork): Promise<NetworkInspect
       attached: e.attached,
       ports: [...e.ports],
     })),
-    foreignDrops: foreignDrops(ruleset, net.s6 !== undefined).map((d) => ({
+    foreignDrops: drops.map((d) => ({
       ...d,
       accepted: accepts.filter((r) => r.family === d.family && r.table === d.table && r.chain === d.acceptIn).length >= 2,
     })),

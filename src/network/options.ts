@@ -60,6 +60,13 @@ export interface ConnectOptions {
    * ASCII without spaces, at most 128 bytes.
    */
   owner?: string;
+  /**
+   * The endpoint's name on the network, which the embedded DNS resolver answers (like
+   * `docker run --name`): a DNS label or dotted name of letters, digits, `-` and `_`.
+   */
+  name?: string;
+  /** More names for the endpoint on this network (`--network-alias`). */
+  aliases?: string[];
 }
 
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -75,6 +82,26 @@ export function checkNetworkName(name: unknown, field = 'name'): string {
 export function checkOwner(owner: unknown): string {
   if (typeof owner !== 'string' || !OWNER_RE.test(owner)) throw new ValidationError('owner', `${JSON.stringify(owner)} is not an owner label (printable ASCII, no spaces, 1-128 bytes)`);
   return owner;
+}
+
+const DNS_NAME_RE = /^(?=.{1,63}$)[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
+
+/** The endpoint's DNS names (name first, '' when there is none, then aliases), lower-cased, or ValidationError. */
+export function checkNames(name: unknown, aliases: unknown): string[] {
+  const out: string[] = [];
+  const one = (v: unknown, field: string): void => {
+    if (typeof v !== 'string' || !DNS_NAME_RE.test(v)) throw new ValidationError(field, `${JSON.stringify(v)} is not a DNS name (letters, digits, - _ .; at most 63)`);
+    const lower = v.toLowerCase();
+    if (!out.includes(lower)) out.push(lower);
+  };
+  if (name !== undefined) one(name, 'name');
+  // The name's place is kept, so the first alias is never taken for the name.
+  else if (aliases !== undefined) out.push('');
+  if (aliases !== undefined) {
+    if (!Array.isArray(aliases)) throw new ValidationError('aliases', 'must be an array of names');
+    aliases.forEach((a, i) => one(a, `aliases[${i}]`));
+  }
+  return out;
 }
 
 /** A boolean option with its default. */

@@ -8,14 +8,14 @@ import { NetplumbError } from '../errors.js';
 import type { Netns } from '../netns.js';
 import type { BridgeNetwork } from './bridge-network.js';
 import { isGone } from './endpoint.js';
+import { elements } from './endpoints.js';
 import { foreignAccepts } from './firewall.js';
 import { FAMILY, SETS, TABLE } from './ruleset.js';
 import { parseComment } from './tag.js';
 
 /** How many endpoints of `net` hold an attachment (whichever process made them, finished or not). */
 async function attachments(net: BridgeNetwork): Promise<number> {
-  const elements = await net.netns.nft.listElements(FAMILY, TABLE, SETS.attached).catch(() => []);
-  return elements.filter((e) => parseComment(e.comment)?.network === net.name).length;
+  return (await elements(net.netns, SETS.attached)).filter((e) => parseComment(e.comment)?.network === net.name).length;
 }
 
 export async function removeNetwork(net: BridgeNetwork, force: boolean): Promise<void> {

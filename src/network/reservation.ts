@@ -87,6 +87,8 @@ export interface EndpointReservation {
   mac: string;
   ports: readonly PortElement[];
   owner?: string;
+  /** DNS names, name first. */
+  names?: readonly string[];
 }
 
 /** Bytes of an `ifname` key (the sets' keys and values are built directly as wire bytes: the endpoint hot path skips typed encoding). */
@@ -161,7 +163,7 @@ function hostPortBounds(p: { protocol: 'tcp' | 'udp'; hostPort: number; hostIp?:
  */
 function endpointUnits(r: EndpointReservation, holder: Holder | undefined, forDelete: boolean): Array<[string, Unit[], boolean]> {
   const comment = forDelete ? undefined : commentUdata(endpointComment(r.network, r.id));
-  const anchor = forDelete ? undefined : holder ? commentUdata(endpointComment(r.network, r.id, { holder, ifname: r.ifname, ...(r.owner !== undefined ? { owner: r.owner } : {}) })) : comment;
+  const anchor = forDelete ? undefined : holder ? commentUdata(endpointComment(r.network, r.id, { holder, ifname: r.ifname, ...(r.owner !== undefined ? { owner: r.owner } : {}), ...(r.names?.length ? { names: r.names } : {}) })) : comment;
   const unit = (key: Uint8Array, data: Uint8Array | undefined, udata: Uint8Array | undefined): Unit => {
     const u: Unit = { flags: 0, key };
     if (data !== undefined && !forDelete) u.data = data;

@@ -107,6 +107,8 @@ export interface ParsedComment {
   ifname?: string;
   /** On an endpoint's anchor: the caller's label (`connect({ owner })`). */
   owner?: string;
+  /** On an endpoint's anchor: its DNS names, name first (`connect({ name, aliases })`). */
+  names?: string[];
 }
 
 /** Comment on a network's rules and reservations. */
@@ -115,11 +117,17 @@ export function networkComment(network: string, holder?: Holder): string {
 }
 
 /** Comment on an endpoint's elements; its anchor (the attachment) also names holder, interface and owner. */
-export function endpointComment(network: string, endpoint: string, anchor?: { holder: Holder; ifname: string; owner?: string }): string {
+export function endpointComment(network: string, endpoint: string, anchor?: { holder: Holder; ifname: string; owner?: string; names?: readonly string[] }): string {
   const base = `netplumb net=${network} ep=${endpoint}`;
   if (!anchor) return base;
-  return `${base} if=${anchor.ifname} ${holderText(anchor.holder)}${anchor.owner !== undefined ? ` owner=${anchor.owner}` : ''}`;
+  const text = `${base} if=${anchor.ifname} ${holderText(anchor.holder)}${anchor.owner !== undefined ? ` owner=${anchor.owner}` : ''}${anchor.names?.length ? ` names=${anchor.names.join(',')}` : ''}`;
+  // NFT_USERDATA_MAXLEN is 256 bytes, the comment's TLV header and NUL included.
+  if (Buffer.byteLength(text) > COMMENT_MAX) throw new ValidationError('owner', `the endpoint's reservation comment would be ${Buffer.byteLength(text)} bytes, over ${COMMENT_MAX}: use a shorter owner label, name or aliases`);
+  return text;
 }
+
+/** Longest comment an element may carry (NFT_USERDATA_MAXLEN less the TLV header and NUL). */
+const COMMENT_MAX = 253;
 
 function holderText(h: Holder): string {
   return `pid=${h.pid}:${h.start} t=${h.time}`;
@@ -146,5 +154,7 @@ export function parseComment(comment: string | undefined): ParsedComment | undef
   if (ifname) out.ifname = ifname;
   const owner = fields.get('owner');
   if (owner !== undefined) out.owner = owner;
+  const names = fields.get('names');
+  if (names) out.names = names.split(',');
   return out;
 }
