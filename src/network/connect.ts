@@ -26,7 +26,7 @@ import { randomBytes, randomFillSync } from 'node:crypto';
 import { NetplumbError, ValidationError } from '../errors.js';
 import { Batch, type Reply } from '../netlink/batch.js';
 import { NetlinkConnection } from '../netlink/connection.js';
-import { type Step, runPipeline } from '../netlink/pipeline.js';
+import { type PipelineOutcome, type Step, runPipeline } from '../netlink/pipeline.js';
 import { NETLINK_ROUTE } from '../netlink/constants.js';
 import { Netns, validateNetnsName } from '../netns.js';
 import { encodeAddressAdd } from '../rtnl/address.js';
@@ -35,7 +35,7 @@ import { RT_TABLE_MAIN } from '../rtnl/constants.js';
 import { encodeLinkAdd, encodeLinkSet } from '../rtnl/link.js';
 import { decodeRoute, encodeRouteAdd, encodeRouteDelete, encodeRouteDump } from '../rtnl/route.js';
 import { checkIfname } from '../rtnl/validate.js';
-import { type BridgeNetwork, fault } from './bridge-network.js';
+import { type BridgeNetwork, fault, faultInjection } from './bridge-network.js';
 import { rollback } from './create.js';
 import { purgeEndpoint } from './disconnect.js';
 import { Endpoint, isGone } from './endpoint.js';
@@ -156,7 +156,6 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       // Its own sendmsg, after the create: it never runs when the create was refused.
       const flags = new Batch(256);
       encodeLinkSet(flags, hostIfname, { addrGenMode: 'none', bridgePort: { hairpin: true, ...(net.icc ? {} : { isolated: true }) } });
-      fault('connect:configure');
       // The namespace's requests in one sendmsg: with `probeRoute`, first a read of its
       // routes (before ours go in), then lo up, the interface up, address(es), route(s).
       const inner = new Batch(1024);
@@ -183,10 +182,11 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       if (!ipv6 && !ownsNetns) steps.push({ nsFd: ns.fd, sysctl: `net/ipv6/conf/${ifn}/disable_ipv6`, value: '1' });
       // When the namespace has a default route, the kernel refuses ours (EEXIST) and the run
       // stops before the tag, which then goes alone.
+      const configureStep = steps.findIndex((x) => 'sysctl' in x && x.sysctl !== 'net/ipv6/conf/default/disable_ipv6');
       const innerStep = steps.push({ connection: inside, batch: inner.ackLastOnly() }) - 1;
       steps.push({ connection: net.netns.route, batch: tagging.ackLastOnly() });
       const mark = undo.length;
-      const run = await runPipeline(steps);
+      const run = await runSteps(steps, configureStep < 0 ? innerStep : configureStep);
       const createStep = steps.findIndex((x) => 'batch' in x && x.batch === create);
       const reserved = run.results[0] as Reply[] | undefined;
       const created = run.results[createStep] as Reply[] | undefined;
@@ -278,6 +278,29 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
     await rollback(undo);
     throw e;
   }
+}
+
+/**
+ * Runs the pipeline. With a test's fault hook installed, in two runs around the
+ * `connect:configure` step (after the veth, before the namespace's configuration), so a
+ * fault there leaves what a crash at that instant leaves; otherwise in one.
+ */
+async function runSteps(steps: Step[], configure: number): Promise<PipelineOutcome> {
+  if (faultInjection.hook === undefined) return runPipeline(steps);
+  const first = await runPipeline(steps.slice(0, configure));
+  const notRun = steps.slice(configure).map(() => undefined);
+  if (first.error) return { ...first, results: [...first.results, ...notRun] };
+  try {
+    fault('connect:configure');
+  } catch (e) {
+    // As a refusal at that step: the caller undoes what the first run did.
+    return { results: [...first.results, ...notRun], error: e as Error, failedStep: configure };
+  }
+  const rest = await runPipeline(steps.slice(configure));
+  return {
+    results: [...first.results, ...rest.results],
+    ...(rest.error ? { error: rest.error, failedStep: configure + (rest.failedStep ?? 0) } : {}),
+  };
 }
 
 /** The ifindexes of a new veth's two ends: random, far above what the kernel hands out in order (a clash is EBUSY, then the next attempt picks again). */
