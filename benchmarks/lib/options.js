@@ -7,7 +7,8 @@ export const USAGE = `usage: node benchmarks/bench.js [options]   (npm run bench
   --growth N           live endpoints in the growth series (default 1000; 0 skips)
   --concurrency N      endpoints per throughput series (default 64; 0 skips)
   --in-flight LIST     operations in flight for throughput (default 1,4,16,64)
-  --runners LIST       floor,shell,lowlevel,network (default all)
+  --runners LIST       floor,shell,pyroute2,lowlevel,network (default all; pyroute2 when
+                       /usr/bin/python3 has it)
   --scale N            live BridgeNetwork endpoints the scale series grows to, over bridge
                        networks of up to 1000 (default 10000; 0 skips)
   --old DIR            also measure the BridgeNetwork of another build (its dist/, e.g. the
@@ -17,7 +18,7 @@ export const USAGE = `usage: node benchmarks/bench.js [options]   (npm run bench
   --no-chart           write no chart
   --help`;
 
-const ALL_RUNNERS = ['floor', 'shell', 'lowlevel', 'network'];
+const ALL_RUNNERS = ['floor', 'shell', 'pyroute2', 'lowlevel', 'network'];
 
 export function parseOptions(argv) {
   const o = {

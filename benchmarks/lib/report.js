@@ -5,7 +5,7 @@ import { median, round, summarize } from './stats.js';
 
 /** Runners that are netplumb (the others are baselines). */
 export const NETPLUMB = ['lowlevel', 'network'];
-export const LABELS = { floor: 'C floor', shell: 'ip/nft spawn', lowlevel: 'netplumb low-level', network: 'netplumb BridgeNetwork' };
+export const LABELS = { floor: 'C floor', shell: 'ip/nft spawn', pyroute2: 'pyroute2 (no publish)', lowlevel: 'netplumb low-level', network: 'netplumb BridgeNetwork' };
 
 const r3 = (v) => round(v, 3);
 
@@ -134,6 +134,10 @@ function targets(latency, growth, concurrency, scale) {
         add(`${np} CPU per attach setup vs floor`, '≤ 1.3×', `${r3(rc)}× (${r3(l[np].setup.cpuPerEndpointUs)} vs ${r3(l.floor.setup.cpuPerEndpointUs)} µs)`, rc <= 1.3);
       }
       if (l.shell) add(`${np} setup (${mode}): ip/nft spawn / netplumb`, 'reported', `${r3(l.shell.setup.median / l[np].setup.median)}×`, null);
+      if (l.pyroute2) {
+        const rp2 = l.pyroute2.setup.median / l[np].setup.median;
+        add(`${np} setup (${mode}) vs pyroute2 (same run)`, '≥ 5× faster', `${r3(rp2)}× (${r3(l[np].setup.median)} vs ${r3(l.pyroute2.setup.median)} µs)`, rp2 >= 5);
+      }
     }
     for (const k of [16, 64]) {
       const c = concurrency[np]?.[k];
