@@ -109,12 +109,11 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
     const inside = ownsNetns ? new NetlinkConnection(NETLINK_ROUTE, ns.fd) : ns.route;
     if (ownsNetns) undo.push(() => inside.close());
     const bytes = randomBytes(14);
-    const id = bytes.toString('hex', 0, 6);
-    const hostIfname = hostIfnameOf(id);
+    // Another endpoint's host-side veth may have this id's name (EEXIST): then a new id.
+    let id = bytes.toString('hex', 0, 6);
+    let hostIfname = hostIfnameOf(id);
     const holder = currentHolder();
-    const tag: EndpointTag = { id, net: net.name, if: ifn, ino: ns.inode, own: ownsNetns };
     const nsName = ns.name ?? options.netnsName;
-    if (nsName !== undefined) tag.ns = nsName;
 
     // One hop, repeated while the address search meets addresses taken by others (or, rarely,
     // the ifindexes picked are taken).
@@ -171,7 +170,9 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
         if (ipv6 && net.gateway6) encodeRouteAdd(inner, { dst: 'default', family: 6, gateway: net.gateway6 });
       }
       const tagging = new Batch(512);
-      encodeLinkSet(tagging, hostIfname, { alias: endpointAlias({ ...tag, if: ifn }) });
+      const tag: EndpointTag = { id, net: net.name, if: ifn, ino: ns.inode, own: ownsNetns, ...(nsName !== undefined ? { ns: nsName } : {}) };
+      encodeLinkSet(tagging, hostIfname, { alias: endpointAlias(tag) });
+      const [epId, vethName] = [id, hostIfname];
       const steps: Step[] = [{ connection: net.netns.netfilter, batch: reserve.batch as Batch }];
       // IPv6 off on the interface when the network has none. In a namespace made here, as
       // the namespace's default before the veth exists (eth0 is born with it): writing a
@@ -192,7 +193,7 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       const created = run.results[createStep] as Reply[] | undefined;
       if (reserved === undefined) {
         // No answer: the reservation may be in place all the same.
-        undo.push(() => purgeEndpoint(net.netns, net.name, id));
+        undo.push(() => purgeEndpoint(net.netns, net.name, epId));
         throw run.error;
       }
       try {
@@ -206,14 +207,22 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       const createError = created?.[0]?.error?.code;
       // Undone by name whatever the replies said (a lost reply does not mean it was not
       // made) — not when the kernel said EEXIST: the name is someone else's.
-      if (createError !== 'EEXIST') undo.push(() => deleteOurVeth(net.netns, hostIfname, id));
-      if (run.failedStep === createStep && (createError === 'EBUSY' || (createError === 'EEXIST' && guessIfname))) {
-        // An ifindex picked is taken (EBUSY), or the interface name is (EEXIST): undo this
-        // attempt and try again with other indexes, or with the namespace's first free ethN.
+      if (createError !== 'EEXIST') undo.push(() => deleteOurVeth(net.netns, vethName, epId));
+      if (run.failedStep === createStep && (createError === 'EBUSY' || createError === 'EEXIST')) {
+        // An ifindex picked is taken (EBUSY), or a name (EEXIST): the host-side one (another
+        // endpoint's id begins alike) or, when netplumb picked it, the interface's in the
+        // namespace. Undo this attempt and try again with other indexes, another id or the
+        // namespace's first free ethN.
         if (createError === 'EEXIST') {
-          const next = await freeIfname(ns);
-          if (next === ifn) throw run.error;
-          ifn = next;
+          if (await net.netns.links.find(hostIfname)) {
+            randomFillSync(bytes, 0, 6);
+            id = bytes.toString('hex', 0, 6);
+            hostIfname = hostIfnameOf(id);
+          } else {
+            const next = guessIfname ? await freeIfname(ns) : ifn;
+            if (next === ifn) throw run.error;
+            ifn = next;
+          }
         }
         await rollback(undo.splice(mark));
         again = candidate;
