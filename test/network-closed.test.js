@@ -59,10 +59,47 @@ ptest('route_localnet does not open the host\'s loopback services to containers 
   t.true((await loopbackDatagrams(l, c)) > 0);
 });
 
-ptest('bridges take no router advertisements', async (t) => {
+/** Sends one router advertisement for fd00:99::/64 from `ns`'s eth0 to all nodes (a raw ICMPv6 socket, hop limit 255). */
+function sendRouterAdvertisement(ns) {
+  const py = `
+import socket, struct
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, socket.if_nametoindex('eth0'))
+ra = struct.pack('!BBHBBHII', 134, 0, 0, 64, 0, 1800, 0, 0)
+prefix = struct.pack('!BBBBIII', 3, 4, 64, 0xc0, 86400, 14400, 0) + socket.inet_pton(socket.AF_INET6, 'fd00:99::')
+s.sendto(ra + prefix, ('ff02::1', 0, 0, socket.if_nametoindex('eth0')))
+`;
+  sh('ip', ['netns', 'exec', ns, 'python3', '-c', py]);
+}
+
+/** Whether the host learned fd00:99::/64 from an advertisement on the bridge (a route or an address). */
+function learned(hostName, bridge) {
+  const routes = JSON.parse(sh('ip', ['-j', '-n', hostName, '-6', 'route', 'show', 'dev', bridge]) || '[]');
+  const addrs = JSON.parse(sh('ip', ['-j', '-n', hostName, '-6', 'addr', 'show', 'dev', bridge]) || '[]');
+  return routes.some((r) => r.dst === 'fd00:99::/64') || addrs.some((l) => l.addr_info.some((x) => x.local.startsWith('fd00:99:')));
+}
+
+ptest('bridges take no router advertisements from their containers', async (t) => {
   const l = await lab(t);
   const net = await l.network({ name: 'ra', subnet: '172.28.2.0/24', subnet6: 'fd00:28::/64' });
   t.is(inNs(l.hostName, 'sysctl', '-n', `net.ipv6.conf.${net.bridge}.accept_ra`).trim(), '0');
+  const c = await l.container();
+  await net.connect(c);
+  // The container's link-local address must be usable (past duplicate address detection) to send from.
+  for (let i = 0; i < 100 && !ipJson(c.name, '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link').some((x) => x.addr_info.some((a) => !a.tentative)); i++) await new Promise((r) => setTimeout(r, 100));
+  sendRouterAdvertisement(c.name);
+  await new Promise((r) => setTimeout(r, 500));
+  t.false(learned(l.hostName, net.bridge));
+  // Negative control: a bridge that takes advertisements (2: even while forwarding) learns the prefix.
+  inNs(l.hostName, 'sysctl', '-qw', `net.ipv6.conf.${net.bridge}.accept_ra=2`);
+  let got = false;
+  for (let i = 0; i < 5 && !got; i++) {
+    sendRouterAdvertisement(c.name);
+    await new Promise((r) => setTimeout(r, 500));
+    got = learned(l.hostName, net.bridge);
+  }
+  t.true(got);
 });
 
 ptest('connecting a namespace already on the network is refused and changes nothing', async (t) => {

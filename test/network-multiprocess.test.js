@@ -120,7 +120,7 @@ ptest('a port on every address and the same port on one address conflict across 
 ptest('after a crash, a restarted process never reuses the dead endpoint\'s address or port while its rules exist', async (t) => {
   const l = await lab(t);
   const net = await l.network({ name: 'mpcrash', subnet: '172.31.2.0/24' });
-  const w = worker([l.hostName, 'mpcrash', '1', uniqueName('mc'), '8080', '1'], { NOREMOVE: '1' });
+  const w = worker([l.hostName, 'mpcrash', '1', uniqueName('mc'), '8080', '1'], { NOREMOVE: '1', KEEP: '0' });
   // The worker's endpoint lives in an anonymous namespace that dies with it.
   const r = await w.done;
   t.is(r.code, 0, r.stderr);
