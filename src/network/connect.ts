@@ -22,7 +22,7 @@
  * so cleanupNetworks() finds everything.
  * @module
  */
-import { randomBytes, randomFillSync } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { NetplumbError, ValidationError } from '../errors.js';
 import { Batch, type Reply } from '../netlink/batch.js';
 import { NetlinkConnection } from '../netlink/connection.js';
@@ -108,7 +108,7 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
     // so a live endpoint holds one fd (its namespace), not two.
     const inside = ownsNetns ? new NetlinkConnection(NETLINK_ROUTE, ns.fd) : ns.route;
     if (ownsNetns) undo.push(() => inside.close());
-    const bytes = randomBytes(14);
+    const bytes = randomSlice(14);
     // Another endpoint's host-side veth may have this id's name (EEXIST): then a new id.
     let id = bytes.toString('hex', 0, 6);
     let hostIfname = hostIfnameOf(id);
@@ -310,6 +310,19 @@ async function runSteps(steps: Step[], configure: number): Promise<PipelineOutco
     results: [...first.results, ...rest.results],
     ...(rest.error ? { error: rest.error, failedStep: configure + (rest.failedStep ?? 0) } : {}),
   };
+}
+
+/** Random bytes for ids and ifindexes, cut from a pool filled 4 KiB at a time (one call into the CSPRNG per ~290 connects, not one each). */
+let randomPool = Buffer.alloc(0);
+let randomAt = 0;
+function randomSlice(n: number): Buffer {
+  if (randomAt + n > randomPool.length) {
+    randomPool = randomFillSync(Buffer.allocUnsafe(4096));
+    randomAt = 0;
+  }
+  const out = Buffer.from(randomPool.subarray(randomAt, randomAt + n));
+  randomAt += n;
+  return out;
 }
 
 /** The ifindexes of a new veth's two ends: random, far above what the kernel hands out in order (a clash is EBUSY, then the next attempt picks again). */

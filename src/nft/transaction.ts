@@ -107,7 +107,8 @@ interface SetChange {
  * named in the changes are touched.
  */
 export class Transaction {
-  private readonly batch = new Batch(4096);
+  // 1 KiB: from Node's buffer pool (which serves up to 4 KiB); most transactions fit, bigger ones grow.
+  private readonly batch = new Batch(1024);
   private readonly changes: Change[] = [];
   private readonly echoes: PendingEcho[] = [];
   private readonly localSets = new Map<string, { shape: SetShape; id: number }>();
