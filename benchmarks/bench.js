@@ -25,6 +25,10 @@ import { measureRoundTrips } from './lib/roundtrip.js';
 import { formatReport, summarizeAll } from './lib/report.js';
 import { round } from './lib/stats.js';
 import { machine } from './lib/system.js';
+import { runScale } from './lib/scale.js';
+import { runPool } from './lib/pool.js';
+import { beforeAfterPlan, runBuild } from './lib/beforeafter.js';
+import { havePyroute2, runPyroute2Series } from './lib/peers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -71,10 +75,12 @@ async function main() {
   if (options.runners.includes('floor')) buildFloor();
   createFixture();
   const runners = await loadRunners();
-  const names = options.runners.filter((r) => r === 'floor' || runners[r]);
+  const pyroute2 = options.runners.includes('pyroute2') && havePyroute2();
+  if (options.runners.includes('pyroute2') && !pyroute2) log('pyroute2 is not installed for /usr/bin/python3 (Debian: python3-pyroute2): that peer is skipped');
+  const names = options.runners.filter((r) => r === 'floor' || runners[r] || (r === 'pyroute2' && pyroute2));
   const series = async (name, opts) => {
     const t0 = performance.now();
-    const s = name === 'floor' ? await runFloorSeries(opts) : await runSeries(runners[name], opts);
+    const s = name === 'floor' ? await runFloorSeries(opts) : name === 'pyroute2' ? await runPyroute2Series(opts) : await runSeries(runners[name], opts);
     log(`  ${name.padEnd(8)} ${opts.mode.padEnd(6)} n=${opts.n} in flight ${opts.setupInFlight ?? 1}/${opts.teardownInFlight ?? 1}${opts.ipv6 === false ? ' IPv6 off' : ''}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     await settle();
     return s;
@@ -83,7 +89,7 @@ async function main() {
   const groups = { latency: [], growth: [], concurrency: [] };
   try {
     log('warm-up');
-    for (const name of names) await series(name, { n: options.warmup, mode: 'full' });
+    for (const name of names) if (name !== 'pyroute2') await series(name, { n: options.warmup, mode: 'full' });
 
     if (names.includes('floor') && names.includes('lowlevel')) {
       log('round trip (transport overhead)');
@@ -99,7 +105,7 @@ async function main() {
       log(`growth (${options.growth} endpoints kept alive)`);
       for (const ipv6 of [true, false]) {
         for (const name of names) {
-          if (name === 'shell') continue; // the spawning baseline is measured for latency only
+          if (name === 'shell' || name === 'pyroute2') continue; // the peers are measured for latency only
           // A runner with its own IPv6 policy (BridgeNetwork: off per link) runs once.
           if (name !== 'floor' && runners[name].ipv6 !== undefined && !ipv6) continue;
           groups.growth.push(await series(name, { n: options.growth, mode: 'full', ipv6 }));
@@ -111,10 +117,30 @@ async function main() {
       log(`throughput (${options.concurrency} endpoints, attach)`);
       for (const k of options.inFlight) {
         for (const name of names) {
-          if (name === 'shell') continue;
+          if (name === 'shell' || name === 'pyroute2') continue;
           groups.concurrency.push(await series(name, { n: options.concurrency, mode: 'attach', setupInFlight: k, teardownInFlight: k }));
         }
       }
+    }
+
+    if (options.scale > 0 && names.includes('network')) {
+      const window = options.quick ? 10 : 100;
+      const checkpoints = [window, 500, 1000, 5000, options.scale].filter((c, i, a) => c >= window && c <= options.scale && a.indexOf(c) === i).sort((a, b) => a - b);
+      log(`scale (${options.scale} endpoints, bridge networks of up to 1000)`);
+      groups.scale = await runScale({ n: options.scale, checkpoints, window, inFlight: 16, perNetwork: options.quick ? 20 : 1000, log });
+      await settle();
+    }
+
+    if (runners.network) {
+      log('NetnsPool');
+      groups.pool = await runPool(runners.network, { n: options.quick ? 8 : 200 });
+      await settle();
+    }
+
+    if (options.old) {
+      log(`before/after (${options.old} against this tree)`);
+      const plan = beforeAfterPlan(options.n, options.concurrency);
+      groups.beforeAfter = { before: await runBuild('before', options.old, plan), after: await runBuild('after', undefined, plan) };
     }
   } finally {
     await Promise.all(Object.values(runners).map((r) => r.close?.()));
@@ -132,7 +158,7 @@ async function main() {
     startedAt: new Date(started).toISOString(),
     durationS: round((Date.now() - started) / 1000),
     machine: m,
-    options: { quick: options.quick, n: options.n, growth: options.growth, concurrency: options.concurrency, inFlight: options.inFlight, runners: names },
+    options: { quick: options.quick, n: options.n, growth: options.growth, concurrency: options.concurrency, inFlight: options.inFlight, runners: names, scale: options.scale, old: options.old },
     summary,
     // Raw per-endpoint totals (µs), in endpoint order, for anyone who wants to re-plot.
     raw: Object.fromEntries(['latency', 'growth', 'concurrency'].map((g) => [g, groups[g]]).map(([g, list]) => [g, list.map((s) => ({

@@ -19,7 +19,10 @@ namespace netplumb {
 namespace {
 
 struct NetlinkStep {
-  Fd fd;  // a dup, as in TransactOp
+  // Borrowed, not a dup: the caller lends the socket for the whole run (NetlinkConnection
+  // acquire ... release around the promise) and closes it only after it settles. A dup and
+  // its close per step were two syscalls on the JS thread each, on the endpoint hot path.
+  int fd;
   std::vector<uint8_t> request;
   std::vector<uint32_t> expect;
 };
@@ -71,7 +74,7 @@ class PipelineOp : public AsyncOp {
           results_[i] = Written{};
         } else {
           auto& nl = std::get<NetlinkStep>(steps_[i]);
-          ByteBuf reply = Transact(nl.fd.Get(), nl.request.data(), nl.request.size(), nl.expect.data(), nl.expect.size());
+          ByteBuf reply = Transact(nl.fd, nl.request.data(), nl.request.size(), nl.expect.data(), nl.expect.size());
           bool refused = Refused(reply);
           results_[i] = std::move(reply);
           if (refused) return;
@@ -156,7 +159,7 @@ Napi::Value Pipeline(const Napi::CallbackInfo& info) {
         if (!IsSysctlKey(r.path)) throw Errno(EINVAL, "pipeline", r.path);
         steps.emplace_back(SysctlStep{r.fd < 0 ? CurrentNetns() : DupOrThrow(r.fd), "/proc/sys/" + r.path, std::move(r.value)});
       } else {
-        steps.emplace_back(NetlinkStep{DupOrThrow(r.fd), std::move(r.request), std::move(r.expect)});
+        steps.emplace_back(NetlinkStep{r.fd, std::move(r.request), std::move(r.expect)});
       }
     }
     return std::make_unique<PipelineOp>(std::move(steps));

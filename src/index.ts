@@ -46,6 +46,8 @@ export type { RuleSpec as RoutingRuleSpec, Range as RoutingRuleRange } from './r
 
 // --- Reliability: finding and removing leftovers (issue 7) ---
 export { cleanupNetworks } from './network/cleanup.js';
+export { NetnsPool } from './network/pool.js';
+export type { NetnsPoolOptions, PooledNetns } from './network/pool.js';
 export type { CleanupOptions, CleanupReport, EndpointLeftover } from './network/cleanup.js';
 
 // --- Embedded DNS on user-defined networks (issue 14) ---

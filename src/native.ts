@@ -103,7 +103,8 @@ export interface NativeBinding {
    * The run stops after the first step the kernel refuses (an NLMSG_ERROR with an error
    * in its replies) or whose system call fails; later steps are `null`. Never rejects for
    * a step's failure: the results say what happened, and `durationsMs` how long each
-   * step took on the addon thread.
+   * step took on the addon thread. A netlink step's `fd` is borrowed
+   * (not duplicated): the caller must keep it open until the promise settles.
    */
   pipeline(steps: PipelineStep[]): Promise<PipelineResults>;
   /**

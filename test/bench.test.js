@@ -52,5 +52,20 @@ ptest.serial('benchmarks/bench.js --quick runs and writes the results JSON', asy
   t.truthy(r.summary.concurrency.network?.[1]?.setupPerSecond);
   t.truthy(r.summary.growth['network-noipv6']);
   t.true(Array.isArray(r.summary.targets) && r.summary.targets.length > 0);
+  // Issue 12's targets are each printed with a ratio (throughput at 16/64 needs those levels, which --quick skips).
+  const names = r.summary.targets.map((x) => x.name);
+  for (const np of ['lowlevel', 'network']) {
+    for (const mode of ['attach', 'full']) {
+      t.true(names.includes(`${np} setup (${mode}) median vs floor`), `${np} ${mode} median target`);
+      t.true(names.includes(`${np} setup (${mode}) p90 vs floor p90`), `${np} ${mode} p90 target`);
+    }
+    t.true(names.includes(`${np} CPU per attach setup vs floor`), `${np} CPU target`);
+  }
+  for (const what of ['BridgeNetwork.open()', 'BridgeNetwork.list()', 'cleanupNetworks()']) t.true(names.some((n) => n.startsWith(what)), what);
+  const cps = r.summary.scale.checkpoints;
+  t.true(cps.length >= 2);
+  for (const k of ['setupMedianUs', 'openUs', 'endpointsUs', 'listUs', 'cleanupUs', 'rssPerEndpointKiB', 'fdsPerEndpoint']) t.true(Number.isFinite(cps.at(-1)[k]), `scale ${k}`);
+  t.is(cps[0].openEndpoints, cps[0].live, 'endpoints() of the first network found every endpoint on it');
+  for (const kind of ['bare', 'connected']) t.true(Number.isFinite(r.summary.pool[kind].takeMedianUs), `pool ${kind}`);
   t.regex(readFileSync(chart, 'utf8'), /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
 });

@@ -7,13 +7,18 @@ export const USAGE = `usage: node benchmarks/bench.js [options]   (npm run bench
   --growth N           live endpoints in the growth series (default 1000; 0 skips)
   --concurrency N      endpoints per throughput series (default 64; 0 skips)
   --in-flight LIST     operations in flight for throughput (default 1,4,16,64)
-  --runners LIST       floor,shell,lowlevel,network (default all)
+  --runners LIST       floor,shell,pyroute2,lowlevel,network (default all; pyroute2 when
+                       /usr/bin/python3 has it)
+  --scale N            live BridgeNetwork endpoints the scale series grows to, over bridge
+                       networks of up to 1000 (default 10000; 0 skips)
+  --old DIR            also measure the BridgeNetwork of another build (its dist/, e.g. the
+                       pre-rewrite code) against this one, each in a sandbox of its own
   --out FILE           results JSON (default benchmarks/results/<date>-<host>.json)
   --chart FILE         SVG chart (default docs/benchmarks.svg; none with --quick)
   --no-chart           write no chart
   --help`;
 
-const ALL_RUNNERS = ['floor', 'shell', 'lowlevel', 'network'];
+const ALL_RUNNERS = ['floor', 'shell', 'pyroute2', 'lowlevel', 'network'];
 
 export function parseOptions(argv) {
   const o = {
@@ -27,6 +32,8 @@ export function parseOptions(argv) {
     chart: undefined,
     noChart: false,
     warmup: 20,
+    scale: 10000,
+    old: undefined,
   };
   const int = (v, name) => {
     const n = Number(v);
@@ -53,13 +60,15 @@ export function parseOptions(argv) {
         break;
       }
       case '--out': o.out = value(); break;
+      case '--scale': explicit.scale = int(value(), a); break;
+      case '--old': o.old = value(); break;
       case '--chart': o.chart = value(); break;
       case '--no-chart': o.noChart = true; break;
       case '--help': case '-h': o.help = true; break;
       default: throw new Error(`unknown option ${a}`);
     }
   }
-  if (o.quick) Object.assign(o, { n: 4, growth: 12, concurrency: 8, inFlight: [1, 4], warmup: 1 });
+  if (o.quick) Object.assign(o, { n: 4, growth: 12, concurrency: 8, inFlight: [1, 4], warmup: 1, scale: 30 });
   Object.assign(o, explicit);
   return o;
 }

@@ -73,7 +73,12 @@ export interface SetShape {
 }
 
 /** One NFTA_LIST_ELEM worth of element. */
-interface Unit {
+/**
+ * One element as the kernel receives it: key, range end and data already in wire bytes.
+ * What typed elements are encoded into; a hot path that knows its sets' types may build
+ * these directly (see {@link Transaction.elementUnits}).
+ */
+export interface Unit {
   flags: number;
   key: Uint8Array;
   keyEnd?: Uint8Array;
@@ -227,7 +232,8 @@ function toUnits(s: SetShape, e: SetElement, field: string, forDelete: boolean):
   return [first, { flags: NFT_SET_ELEM_INTERVAL_END, key: next }];
 }
 
-function writeUnit(w: Writer, u: Unit): void {
+/** Writes one unit's attributes (inside its NFTA_LIST_ELEM). */
+export function writeUnit(w: Writer, u: Unit): void {
   // The order libnftnl writes them in.
   if (u.flags) w.attrBe32(NFTA_SET_ELEM_FLAGS, u.flags);
   if (u.timeout !== undefined) w.attrBe64(NFTA_SET_ELEM_TIMEOUT, BigInt(u.timeout));

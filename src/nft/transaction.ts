@@ -9,11 +9,12 @@
 import { NetlinkError, NetplumbError, ValidationError } from '../errors.js';
 import { Batch, type Reply } from '../netlink/batch.js';
 import type { NetlinkConnection } from '../netlink/connection.js';
+import { NLA_F_NESTED, NLA_TYPE_MASK } from '../netlink/constants.js';
 import { NFNL_BATCH_GENID, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants.js';
 import type { Writer } from '../netlink/writer.js';
 import { type ChainSpec, encodeChain, encodeChainRef } from './chain.js';
 import * as C from './constants.js';
-import { type SetElement, type SetShape, encodeElements, putElementList } from './elements.js';
+import { type SetElement, type SetShape, type Unit, encodeElements, putElementList, writeUnit } from './elements.js';
 import type { AnonymousSet, Expression, Lookup } from './expr/index.js';
 import { type Family, checkName, familyProto, putNfgenmsg } from './family.js';
 import { checkHandle } from './handle.js';
@@ -106,7 +107,8 @@ interface SetChange {
  * named in the changes are touched.
  */
 export class Transaction {
-  private readonly batch = new Batch(4096);
+  // 1 KiB: from Node's buffer pool (which serves up to 4 KiB); most transactions fit, bigger ones grow.
+  private readonly batch = new Batch(1024);
   private readonly changes: Change[] = [];
   private readonly echoes: PendingEcho[] = [];
   private readonly localSets = new Map<string, { shape: SetShape; id: number }>();
@@ -365,6 +367,47 @@ export class Transaction {
         i = j;
       }
     });
+  }
+
+  /**
+   * @internal Element changes whose elements are already wire bytes (keys padded as the
+   * set's types want): what add/create/deleteElements write, without the typed encoding,
+   * for a hot path that builds the bytes of sets it declared itself. The set must exist
+   * before the transaction. Units are packed into messages of at most ~60 KB.
+   */
+  elementUnits(op: 'add' | 'create' | 'delete', family: Family, table: string, set: string, units: readonly Unit[]): void {
+    const msg = op === 'delete' ? C.NFT_MSG_DELSETELEM : C.NFT_MSG_NEWSETELEM;
+    const flags = op === 'add' ? NLM_F_CREATE : op === 'create' ? NLM_F_CREATE | NLM_F_EXCL : 0;
+    const field = `${op}Elements`;
+    const name = msg === C.NFT_MSG_NEWSETELEM ? 'NFT_MSG_NEWSETELEM' : 'NFT_MSG_DELSETELEM';
+    const label = `${name} ${family} ${table}/${set}`;
+    if (this.state !== 'open') throw new NetplumbError('the transaction was already committed', 'ERR_NETPLUMB_COMMITTED');
+    // Like change(), without its snapshot of set state: pre-encoded elements touch none.
+    const first = this.batch.length;
+    const offset = this.batch.writer.offset;
+    try {
+      let i = 0;
+      while (i < units.length) {
+        this.message(msg, flags, family, label, field, (w) => {
+          w.attrString(C.NFTA_SET_ELEM_LIST_TABLE, table);
+          w.attrString(C.NFTA_SET_ELEM_LIST_SET, set);
+          const list = w.beginNest(C.NFTA_SET_ELEM_LIST_ELEMENTS);
+          for (let k = 1; i < units.length && (k === 1 || w.offset - list < ELEMENT_BYTES_PER_MESSAGE); k++, i++) {
+            // Numbered 1, 2, 3 ... as libnftnl does (the kernel ignores the numbers).
+            const n = w.beginNest((k & NLA_TYPE_MASK) | NLA_F_NESTED);
+            writeUnit(w, units[i] as Unit);
+            w.endNest(n);
+          }
+          w.endNest(list);
+        });
+      }
+    } catch (err) {
+      this.batch.cancel();
+      this.batch.requests.length = first;
+      this.batch.writer.offset = offset;
+      throw ValidationError.wrap(err, `change ${this.changes.length}`);
+    }
+    this.changes.push({ first, last: this.batch.length - 1 });
   }
 
   /**

@@ -355,7 +355,15 @@ export interface NewLinkAttrs {
  * The other end of a new veth. It cannot be created up: the kernel would open it before
  * its local end exists and fail with ENOTCONN; bring it up in its namespace's own batch.
  */
-export type VethPeerSpec = NewLinkAttrs;
+export interface VethPeerSpec extends NewLinkAttrs {
+  /**
+   * ifi_index of the peer: ask for this ifindex in the peer's namespace. The kernel
+   * honours it only when the veth's own `index` is requested too, and answers EBUSY when
+   * either is taken. Knowing both before the create lets a caller encode requests about
+   * the peer (address, routes) in advance.
+   */
+  index?: number;
+}
 
 /** What every new link can be given. */
 export interface LinkSpecBase extends NewLinkAttrs {
@@ -806,7 +814,9 @@ function prepareKindData(spec: LinkSpec): Put[] | undefined {
       const peer = spec.peer;
       if (peer === null || typeof peer !== 'object') throw new ValidationError('peer', 'a veth needs its peer: { name, netns?, ... }');
       const peerAttrs = prepareNewLinkAttrs(peer, 'peer', [], []);
-      return [putContainer(C.VETH_INFO_PEER, [(w) => writeIfinfomsg(w, C.AF_UNSPEC, 0, 0, 0), ...peerAttrs])];
+      const peerIndex = peer.index === undefined ? 0 : checkIndex(peer.index, 'peer.index');
+      if (peerIndex && spec.index === undefined) throw new ValidationError('peer.index', 'the kernel honours a peer index only together with the veth\'s own index');
+      return [putContainer(C.VETH_INFO_PEER, [(w) => writeIfinfomsg(w, C.AF_UNSPEC, peerIndex, 0, 0), ...peerAttrs])];
     }
     case 'bridge':
       return spec.bridge === undefined ? undefined : prepareBridgeData(spec.bridge, 'bridge');
