@@ -84,7 +84,8 @@ export async function createNetwork(options: BridgeNetworkOptions): Promise<Netw
     fault('create:bridge');
     let taken = false; // EEXIST: the name is someone else's
     undo.push(() => (taken ? undefined : deleteOurBridge(host, bridge, tag.name)));
-    const link = await host.links.add({ kind: 'bridge', name: bridge, up: true, ...(tag.mtu ? { mtu: tag.mtu } : {}) }).catch((e: unknown) => {
+    // Made down: its IPv6 settings must be in place before its link-local address exists (below).
+    const link = await host.links.add({ kind: 'bridge', name: bridge, up: false, ...(tag.mtu ? { mtu: tag.mtu } : {}) }).catch((e: unknown) => {
       taken = e instanceof NetplumbError && e.code === 'EEXIST';
       throw e;
     });
@@ -104,14 +105,19 @@ export async function createNetwork(options: BridgeNetworkOptions): Promise<Netw
       host.sysctl.set('net.ipv4.ip_forward', 1),
       host.sysctl.set(`net.ipv4.conf.${conf}.route_localnet`, 1),
       ...(s6 ? [host.sysctl.set('net.ipv6.conf.all.forwarding', 1)] : []),
-      // A bridge takes no router advertisements from its containers.
-      host.sysctl.set(`net.ipv6.conf.${conf}.accept_ra`, 0).catch((e: unknown) => {
-        if (!(e instanceof NetplumbError && e.code === 'ENOENT')) throw e; // IPv6 off on this host
-      }),
+      // A bridge takes no router advertisements from its containers; and its link-local
+      // address is usable at once: while it is tentative, the neighbour solicitations the
+      // host sends from it to a new container go unanswered (the answer is addressed to a
+      // tentative address), and the first IPv6 connection to a container is lost.
+      ...[['accept_ra', 0], ['accept_dad', 0]].map(([key, value]) =>
+        host.sysctl.set(`net.ipv6.conf.${conf}.${key}`, value as number).catch((e: unknown) => {
+          if (!(e instanceof NetplumbError && e.code === 'ENOENT')) throw e; // IPv6 off on this host
+        }),
+      ),
     ]);
 
-    // The tag marks the network complete.
-    await host.links.set(link.index, { alias: networkAlias(tag) });
+    // Up, and the tag that marks the network complete.
+    await host.links.set(link.index, { up: true, alias: networkAlias(tag) });
     return { netns: host, ownsHost, bridgeIndex: link.index, bridge, tag };
   } catch (e) {
     await rollback(undo);
