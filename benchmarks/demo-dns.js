@@ -2,8 +2,8 @@
 // Name resolution on a user-defined network, as `docker network create mynet` gives it:
 // containers find each other by name at 127.0.0.11 — asked here with glibc's own
 // `getent hosts` inside the containers — while other names go to the host's nameservers
-// (a stand-in upstream on an "outside" host). Names come from the kernel: each endpoint's
-// owner label, so a container connected by any process is found at once.
+// (a stand-in upstream on an "outside" host). Names come from the kernel: the name each
+// endpoint was connected with, so a container connected by any process is found at once.
 //
 //   node test/sandbox.js node benchmarks/demo-dns.js    (as root; a throwaway sandbox)
 import * as dnsPacket from 'dns-packet';
@@ -43,7 +43,7 @@ writeFileSync(hostResolvConf, 'nameserver 198.51.100.53\nsearch corp.test\n');
 const mynet = await BridgeNetwork.create({ netns: host, name: 'mynet', bridge: 'br-mynet', subnet: '172.18.0.0/16', subnet6: 'fd00:18::/64' });
 const other = await BridgeNetwork.create({ netns: host, name: 'other', bridge: 'br-other', subnet: '172.20.0.0/16' });
 const dns = new DnsResolver({
-  records: endpointRecords({ netns: host, namesOf: (ep) => (ep.owner ? [ep.owner.split('/')[0]] : []) }),
+  records: endpointRecords({ netns: host }),
   netns: host,
   resolvConf: hostResolvConf,
 });
@@ -51,7 +51,7 @@ const containers = {};
 for (const [name, net] of [['web', mynet], ['db', mynet], ['lonely', other]]) {
   const ns = await Netns.create(name);
   await new RtnlBatch(ns).linkSet(1, { up: true }).commit();
-  await net.connect(ns, { owner: `${name}/eth0` });
+  await net.connect(ns, { owner: `${name}/eth0`, name });
   await dns.attach(ns, net.name);
   containers[name] = ns;
 }
