@@ -55,17 +55,10 @@ export async function readEndpoints<T>(net: BridgeNetwork, filter: EndpointFilte
   if (filter.netns !== undefined && !(filter.netns instanceof Netns)) throw new ValidationError('filter.netns', 'must be a Netns handle');
   const inode = filter.netns?.inode;
   const host = net.netns;
-  const [attached, addrs4, addrs6, macs, links, ...maps] = await Promise.all([
-    elements(host, SETS.attached),
-    elements(host, SETS.addrs4),
-    elements(host, SETS.addrs6),
-    elements(host, SETS.macs),
-    host.links.list({ master: net.bridgeIndex }),
-    elements(host, PORT_MAPS[4].any),
-    elements(host, PORT_MAPS[4].addr),
-    elements(host, PORT_MAPS[6].any),
-    elements(host, PORT_MAPS[6].addr),
-  ]);
+  const filtered = owner !== undefined || inode !== undefined;
+  // With a filter, the anchors first: the other reads only when one matches (a CNI DEL of
+  // an unknown container costs one dump).
+  const attached = await elements(host, SETS.attached);
   const found = new Map<string, Found>();
   for (const e of attached) {
     const c = parseComment(e.comment);
@@ -75,6 +68,18 @@ export async function readEndpoints<T>(net: BridgeNetwork, filter: EndpointFilte
     if (inode !== undefined && ino !== inode) continue;
     found.set(c.endpoint, { anchor: c as Found['anchor'], inode: ino, ports: [] });
   }
+  if (filtered && found.size === 0) return [];
+  const [addrs4, addrs6, macs, links, ...maps] = await Promise.all([
+    elements(host, SETS.addrs4),
+    elements(host, SETS.addrs6),
+    elements(host, SETS.macs),
+    // The matched endpoints' veths by name, not every port of the bridge.
+    filtered ? Promise.all([...found.keys()].map((id) => host.links.find(hostIfnameOf(id)))) : host.links.list({ master: net.bridgeIndex }),
+    elements(host, PORT_MAPS[4].any),
+    elements(host, PORT_MAPS[4].addr),
+    elements(host, PORT_MAPS[6].any),
+    elements(host, PORT_MAPS[6].addr),
+  ]);
   const each = (list: SetElement[], put: (f: Found, e: SetElement) => void): void => {
     for (const e of list) {
       const c = parseComment(e.comment);
@@ -98,7 +103,7 @@ export async function readEndpoints<T>(net: BridgeNetwork, filter: EndpointFilte
   });
   const tags = new Map<string, EndpointTag>();
   for (const l of links) {
-    const t = parseEndpointAlias(l.alias);
+    const t = parseEndpointAlias(l?.alias);
     if (t?.net === net.name) tags.set(t.id, t);
   }
   const out: T[] = [];
