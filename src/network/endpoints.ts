@@ -48,6 +48,22 @@ export async function elements(host: Netns, set: string): Promise<SetElement[]> 
   }
 }
 
+/** Calls `put` with each element of `list` that belongs to one of `found`, the endpoints of `network` by id. */
+export function forEachOfEndpoint<F>(list: readonly SetElement[], network: string, found: ReadonlyMap<string, F>, put: (f: F, e: SetElement) => void): void {
+  for (const e of list) {
+    const c = parseComment(e.comment);
+    const f = c?.network === network && c.endpoint !== undefined ? found.get(c.endpoint) : undefined;
+    if (f) put(f, e);
+  }
+}
+
+/** Fills in the found endpoints' addresses and MACs from the `addrs4`, `addrs6` and `macs` elements. */
+export function putAddresses<F extends { ipv4?: string; ipv6?: string; mac?: string }>(each: (list: SetElement[], put: (f: F, e: SetElement) => void) => void, addrs4: SetElement[], addrs6: SetElement[], macs: SetElement[]): void {
+  each(addrs4, (f, e) => (f.ipv4 = String(e.key)));
+  each(addrs6, (f, e) => (f.ipv6 = String(e.key)));
+  each(macs, (f, e) => (f.mac = String(e.key)));
+}
+
 /** The endpoints of `net` matching `filter`, made into objects by `make`. */
 export async function readEndpoints<T>(net: BridgeNetwork, filter: EndpointFilter, make: (init: EndpointInit) => T): Promise<T[]> {
   checkObject(filter, 'filter');
@@ -80,16 +96,8 @@ export async function readEndpoints<T>(net: BridgeNetwork, filter: EndpointFilte
     elements(host, PORT_MAPS[6].any),
     elements(host, PORT_MAPS[6].addr),
   ]);
-  const each = (list: SetElement[], put: (f: Found, e: SetElement) => void): void => {
-    for (const e of list) {
-      const c = parseComment(e.comment);
-      const f = c?.network === net.name && c.endpoint !== undefined ? found.get(c.endpoint) : undefined;
-      if (f) put(f, e);
-    }
-  };
-  each(addrs4, (f, e) => (f.ipv4 = String(e.key)));
-  each(addrs6, (f, e) => (f.ipv6 = String(e.key)));
-  each(macs, (f, e) => (f.mac = String(e.key)));
+  const each = (list: SetElement[], put: (f: Found, e: SetElement) => void): void => forEachOfEndpoint(list, net.name, found, put);
+  putAddresses(each, addrs4, addrs6, macs);
   // An every-address port of a dual-stack endpoint is in both families' maps: reported once,
   // from the IPv4 map (the IPv6 one serves IPv6-only endpoints).
   maps.forEach((list, i) => {
