@@ -47,12 +47,23 @@ void MakeSharedDir(const std::string& dir) {
 // Creates the mount point file exclusively (EEXIST if the name is taken) and returns it
 // flock()ed: the lock, held until the namespace is mounted on it (the caller closes the
 // fd then), tells a cleanup in any process that the unmounted file is a create in flight,
-// however long the unshare or mount takes; a crash drops the lock with the process. A
-// cleanup that removed the file between our open and our flock leaves it unlinked: then
-// the name is taken again.
+// however long the unshare or mount takes; a crash drops the lock with the process. The
+// file is made unnamed (O_TMPFILE) and locked before it is linked at its name, so no
+// cleanup ever sees it unlocked. On a filesystem without O_TMPFILE it is created by name
+// and locked right after; a cleanup that removed it in between leaves it unlinked, and
+// then the name is taken again.
 Fd MakeMountPoint(const std::string& path) {
   size_t slash = path.rfind('/');
-  MakeSharedDir(slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash));
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  MakeSharedDir(dir);
+  Fd unnamed(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0));
+  if (unnamed) {
+    if (::flock(unnamed.Get(), LOCK_EX) != 0) ThrowErrno("flock", path);
+    std::string self = "/proc/thread-self/fd/" + std::to_string(unnamed.Get());
+    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) != 0) ThrowErrno("link", path);
+    return unnamed;
+  }
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) ThrowErrno("open", dir);
   for (;;) {
     Fd file(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0));
     if (!file) ThrowErrno("open", path);
