@@ -16,13 +16,14 @@
  * | host port | `hostports` (interval) | proto . port . IPv4 host address; every address is a range | a specific address inside an "any" range, or the reverse, overlaps: EEXIST, as Docker refuses the pair |
  * | host port on IPv6 | `hostports6` (interval) | proto . port . 96 bits of SHA-256(IPv6 host address); "every address" also holds the range of all of them | the same overlap, for IPv6 host addresses (an address does not fit beside proto and port in 16 bytes; a concatenated set would not see a range enclose a point) |
  * | interface name in a namespace | the link itself | ifname | the kernel refuses a second link of that name |
- * | default route of a namespace | the route itself | 0.0.0.0/0 | NLM_F_EXCL |
+ * | default route of a namespace | the route itself | 0.0.0.0/0 (::/0 on IPv6-only networks) | NLM_F_EXCL |
  *
  * Every element carries a comment naming its network and endpoint (tag.ts); the anchor of
  * each (the network's name, the endpoint's attachment) also names the process that took it
  * and when (holder.ts), so cleanup can tell an operation under way from an abandoned one.
- * The address search starts at a hint kept per bridge in the `cursors` map (next-fit, as
- * Docker allocates), which only saves retries: the exclusive insert decides.
+ * The address search starts at a hint kept per bridge in the `cursors` map (`cursors6` on
+ * IPv6-only networks; next-fit, as Docker allocates), which only saves retries: the
+ * exclusive insert decides.
  * @module
  */
 import { createHash } from 'node:crypto';
