@@ -34,6 +34,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"netnsCreate", NetnsCreate},
       {"netnsMount", NetnsMount},
       {"netnsUnmount", NetnsUnmount},
+      {"netnsRemoveStale", NetnsRemoveStale},
       {"netnsOpen", NetnsOpen},
       {"netnsCurrent", NetnsCurrent},
       {"close", Close},

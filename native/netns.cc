@@ -4,6 +4,7 @@
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
@@ -43,11 +44,27 @@ void MakeSharedDir(const std::string& dir) {
   done.insert(dir);
 }
 
-void MakeMountPoint(const std::string& path) {
+// Creates the mount point file exclusively (EEXIST if the name is taken) and returns it
+// flock()ed: the lock, held until the namespace is mounted on it (the caller closes the
+// fd then), tells a cleanup in any process that the unmounted file is a create in flight,
+// however long the unshare or mount takes; a crash drops the lock with the process. A
+// cleanup that removed the file between our open and our flock leaves it unlinked: then
+// the name is taken again.
+Fd MakeMountPoint(const std::string& path) {
   size_t slash = path.rfind('/');
   MakeSharedDir(slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash));
-  Fd file(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0));
-  if (!file) ThrowErrno("open", path);
+  for (;;) {
+    Fd file(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0));
+    if (!file) ThrowErrno("open", path);
+    if (::flock(file.Get(), LOCK_EX) != 0) {
+      int e = errno;
+      ::unlink(path.c_str());
+      throw Errno(e, "flock", path);
+    }
+    struct stat st;
+    if (::fstat(file.Get(), &st) != 0) ThrowErrno("fstat", path);
+    if (st.st_nlink > 0) return file;
+  }
 }
 
 // Bind-mounts source on the mount point file at path. Callers remove the file on
@@ -69,7 +86,8 @@ class NetnsCreateOp : public AsyncOp {
   explicit NetnsCreateOp(std::optional<std::string> path) : path_(std::move(path)) {}
 
   void Execute() override {
-    if (path_) MakeMountPoint(*path_);
+    Fd mountPoint;
+    if (path_) mountPoint = MakeMountPoint(*path_);
     try {
       Fd home = CurrentNetns();
       // unshare affects only this pool thread; it goes back home below.
@@ -141,7 +159,7 @@ Napi::Value NetnsMount(const Napi::CallbackInfo& info) {
   Translate(info.Env(), [&] {
     // Refuse to publish something that is not a network namespace under /run/netns.
     CheckNetns(ns, path);
-    MakeMountPoint(path);
+    Fd mountPoint = MakeMountPoint(path);
     try {
       BindNetns("/proc/thread-self/fd/" + std::to_string(ns), path);
     } catch (...) {
@@ -150,6 +168,29 @@ Napi::Value NetnsMount(const Napi::CallbackInfo& info) {
     }
   });
   return info.Env().Undefined();
+}
+
+Napi::Value NetnsRemoveStale(const Napi::CallbackInfo& info) {
+  std::string path = ArgString(info, 0, "mountPath");
+  bool remove = info[1].ToBoolean();
+  bool removed = false;
+  Translate(info.Env(), [&] {
+    Fd file(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    // Gone, or not a plain file: nothing of ours to remove.
+    if (!file) return;
+    // Held: a create in flight (MakeMountPoint).
+    if (::flock(file.Get(), LOCK_EX | LOCK_NB) != 0) return;
+    size_t slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    struct stat f, p, d;
+    if (::fstat(file.Get(), &f) != 0 || ::lstat(path.c_str(), &p) != 0 || ::stat(dir.c_str(), &d) != 0) return;
+    // A mounted namespace shows nsfs's device, not the directory's; and the name must still
+    // be this file.
+    if (!S_ISREG(f.st_mode) || f.st_size != 0 || f.st_nlink == 0 || f.st_dev != d.st_dev || p.st_dev != f.st_dev || p.st_ino != f.st_ino) return;
+    if (remove && ::unlink(path.c_str()) != 0) ThrowErrno("unlink", path);
+    removed = true;
+  });
+  return Napi::Boolean::New(info.Env(), removed);
 }
 
 Napi::Value NetnsUnmount(const Napi::CallbackInfo& info) {

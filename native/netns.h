@@ -41,6 +41,7 @@ class NetnsSwitch {
 Napi::Value NetnsCreate(const Napi::CallbackInfo& info);
 Napi::Value NetnsMount(const Napi::CallbackInfo& info);
 Napi::Value NetnsUnmount(const Napi::CallbackInfo& info);
+Napi::Value NetnsRemoveStale(const Napi::CallbackInfo& info);
 Napi::Value NetnsOpen(const Napi::CallbackInfo& info);
 Napi::Value NetnsCurrent(const Napi::CallbackInfo& info);
 Napi::Value Close(const Napi::CallbackInfo& info);

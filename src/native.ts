@@ -75,6 +75,12 @@ export interface NativeBinding {
   netnsCreate(mountPath: string | null): Promise<number>;
   /** Bind-mounts the namespace `nsFd` at `mountPath` as `ip netns attach` does. */
   netnsMount(nsFd: number, mountPath: string): void;
+  /**
+   * Whether `mountPath` is a stale mount point — an empty file with nothing mounted on it
+   * that no create holds (creates keep it flock()ed until the namespace is mounted) — and,
+   * with `remove`, unlinks it.
+   */
+  netnsRemoveStale(mountPath: string, remove: boolean): boolean;
   /** Unmounts (MNT_DETACH) and unlinks a namespace mount, on an addon thread. */
   netnsUnmount(mountPath: string): Promise<void>;
   /** Opens a namespace file (O_RDONLY|O_CLOEXEC) and checks it is a network namespace. */

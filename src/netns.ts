@@ -210,6 +210,17 @@ export class Netns {
   }
 
   /**
+   * Removes /run/netns/NAME if it is what a create that died before mounting left: an
+   * empty file, nothing mounted on it, and no create in any process holding it (a create
+   * keeps its new name flock()ed until the namespace is mounted, however long that takes).
+   * With `dryRun`, only says whether it would. Resolves with whether it was (or would be)
+   * removed. Rejects with ValidationError for a bad name.
+   */
+  static async removeStale(name: string, options: { dryRun?: boolean } = {}): Promise<boolean> {
+    return native.netnsRemoveStale(`${NETNS_RUN_DIR}/${validateNetnsName(name)}`, options.dryRun !== true);
+  }
+
+  /**
    * Removes the name NAME from /run/netns (unmount, MNT_DETACH, and unlink, as `ip netns
    * del NAME` does) — with `inode`, only if NAME mounts the namespace of that inode, so a
    * name that meanwhile mounts someone else's namespace is left alone. The namespace

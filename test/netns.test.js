@@ -217,6 +217,36 @@ ptest('errors: missing namespace, existing name, invalid name, double delete, cl
   t.false(existsSync(`/run/netns/${name}`));
 });
 
+ptest('a cleanup racing with creates never takes a name a create holds: only a dead create\'s file is stale', async (t) => {
+  const prefix = uniqueName('race');
+  const reaper = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/netns/reaper.js', import.meta.url)), prefix], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  reaper.stdout.on('data', (d) => (out += d));
+  const exited = new Promise((resolve) => reaper.once('exit', resolve));
+  await new Promise((resolve) => reaper.stdout.once('data', resolve));
+  const made = [];
+  try {
+    // Both ways of naming a namespace: created named, and an anonymous one mounted later.
+    for (let i = 0; i < 150; i++) {
+      if (i % 2) made.push(await Netns.create(`${prefix}n${i}`));
+      else {
+        const ns = await Netns.create();
+        await ns.mount(`${prefix}n${i}`);
+        made.push(ns);
+      }
+    }
+    for (const ns of made) t.is(statSync(`/run/netns/${prefix}n${made.indexOf(ns)}`).ino, ns.inode);
+  } finally {
+    reaper.stdin.end();
+    await exited;
+    for (const [i] of made.entries()) await Netns.unmount(`${prefix}n${i}`).catch(() => {});
+    for (const ns of made) ns.close();
+  }
+  const { removed, passes } = JSON.parse(out.split('\n')[1]);
+  t.is(removed, 0);
+  t.true(passes > 10, `the reaper ran alongside (${passes} passes)`);
+});
+
 ptest('without CAP_NET_ADMIN / CAP_SYS_ADMIN every call fails with a typed EPERM and leaves nothing', async (t) => {
   const script = fileURLToPath(new URL('./fixtures/unprivileged.js', import.meta.url));
   const name = uniqueName('unpriv');

@@ -120,6 +120,12 @@ ptest('a port on every address and the same port on one address conflict across 
 ptest('after a crash, a restarted process never reuses the dead endpoint\'s address or port while its rules exist', async (t) => {
   const l = await lab(t);
   const net = await l.network({ name: 'mpcrash', subnet: '172.31.2.0/24' });
+  // The restarted process's namespaces, made while the dead one's is still alive: the
+  // kernel recycles a freed namespace's inode, and a connect whose namespace has the inode of
+  // a dead endpoint's attachment rightly reclaims that endpoint (as cleanup would) — which is
+  // not what this test is about.
+  const spare = await Promise.all([0, 1].map(() => Netns.create()));
+  t.teardown(() => spare.forEach((ns) => ns.close()));
   const w = worker([l.hostName, 'mpcrash', '1', uniqueName('mc'), '8080', '1'], { NOREMOVE: '1', KEEP: '0' });
   // The worker's endpoint lives in an anonymous namespace that dies with it.
   const r = await w.done;
@@ -133,9 +139,9 @@ ptest('after a crash, a restarted process never reuses the dead endpoint\'s addr
   const listed = await restarted.endpoints();
   t.is(listed.length, 1);
   t.false(listed[0].attached);
-  const fresh = await restarted.connect(undefined, {});
+  const fresh = await restarted.connect(spare[0], {});
   t.not(fresh.ipv4, dead.ip);
-  await t.throwsAsync(restarted.connect(undefined, { publish: [{ hostPort: 8080, containerPort: 80 }] }), { instanceOf: PortAllocatedError });
+  await t.throwsAsync(restarted.connect(spare[1], { publish: [{ hostPort: 8080, containerPort: 80 }] }), { instanceOf: PortAllocatedError });
   const report = await cleanupNetworks({ netns: l.host });
   t.deepEqual(report.endpoints.map((e) => e.reason), ['netns-gone']);
   const after = await restarted.connect(undefined, { publish: [{ hostPort: 8080, containerPort: 80 }] });

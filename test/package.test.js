@@ -6,7 +6,7 @@
 // node-gyp. (The sandbox has no network, so the two runtime dependencies are given as
 // tarballs packed from this repository's node_modules: the versions the lockfile pins.)
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -134,6 +134,17 @@ test('the tarball installs with no compiler and no registry, using the prebuilt 
   const loaded = await load(app, env);
   t.is(loaded.addon, join(installed, `prebuilds/linux-${process.arch}/netplumb.node`));
   t.is(loaded.inode, statSync('/proc/self/ns/net').ino, 'Netns.current() answered from the prebuilt addon');
+
+  // The CNI plugin runs from its bundle, which finds the prebuilt addon from where it is installed:
+  // a DEL of a network that does not exist reads this (sandbox) namespace through the addon.
+  const cni = join(app, 'node_modules/.bin/netplumb-cni');
+  const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'no-such-network', type: 'netplumb-cni' });
+  const version = spawnSync(cni, [], { env: { ...env, CNI_COMMAND: 'VERSION' }, input: conf, encoding: 'utf8' });
+  t.is(version.status, 0, version.stderr);
+  t.deepEqual(JSON.parse(version.stdout).supportedVersions, ['0.4.0', '1.0.0', '1.1.0']);
+  const del = spawnSync(cni, [], { env: { ...env, CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_NETNS: '', CNI_PATH: '/usr/lib/cni' }, input: conf, encoding: 'utf8' });
+  t.is(del.status, 0, del.stdout + del.stderr);
+  t.is(del.stdout, '');
 });
 
 test('without a prebuild for this machine, install compiles the addon with npm\'s own node-gyp', async (t) => {

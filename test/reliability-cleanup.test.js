@@ -14,7 +14,7 @@
 // of the sandbox, and cleanupNetworks() sweeps it: these tests look only at the names they
 // made (which carry this process's pid, or a pid of a child it started).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cleanupNetworks, Netns } from '../dist/index.js';
 import { ip, ipJson, nftJson, ptest, sh, uniqueName } from './helpers.js';
@@ -67,6 +67,22 @@ function endpointOf(ns, pid) {
 }
 
 /** Only the entries of a /run/netns list or cleanup report that this process's names made. */
+/** Holds `path` flock()ed in another process, as a create in flight does; kill() ends it and resolves once it has exited. */
+async function lockFile(path) {
+  const child = spawn('python3', ['-c', 'import fcntl, sys, time\nf = open(sys.argv[1])\nfcntl.flock(f, fcntl.LOCK_EX)\nprint("locked", flush=True)\ntime.sleep(600)', path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await new Promise((resolve, reject) => {
+    child.stdout.once('data', resolve);
+    child.once('exit', (code) => reject(new Error(`lock holder exited ${code}`)));
+  });
+  return {
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      return exited;
+    },
+  };
+}
+
 const ours = (name) => new RegExp(`^[a-z]+${process.pid}x\\d+$`).test(name.replace('/run/netns/', ''));
 
 async function until(what, check) {
@@ -128,13 +144,15 @@ ptest.serial('cleanupNetworks removes each kind of leftover, reports it, and tou
   // An empty, unmounted file in /run/netns: a crash between creating the mount point and mounting.
   const stale = `/run/netns/${uniqueName('stale')}`;
   writeFileSync(stale, '');
-  utimesSync(stale, new Date(Date.now() - 60000), new Date(Date.now() - 60000)); // not a create in flight
-  // A fresh one may be a create() in flight (in any process): it must be left alone.
+  // One a create() in flight holds (in any process, for however long its unshare takes):
+  // locked, as Netns.create() and mount() hold their new name until it is mounted.
   const fresh = `/run/netns/${uniqueName('fresh')}`;
   writeFileSync(fresh, '');
-  // Dated a minute ahead, so it stays "younger than 2 s" however long this test takes.
-  utimesSync(fresh, new Date(Date.now() + 60000), new Date(Date.now() + 60000));
-  t.teardown(() => rmSync(fresh, { force: true }));
+  const holder = await lockFile(fresh);
+  t.teardown(() => {
+    holder.kill();
+    rmSync(fresh, { force: true });
+  });
 
   // Look-alikes without netplumb's tag: all must survive.
   ip(h, 'link', 'add', 'np-ghost', 'type', 'bridge'); // named like ours, untagged
@@ -228,7 +246,7 @@ ptest.serial('cleanupNetworks removes each kind of leftover, reports it, and tou
   t.false(links.includes(`veth${incomplete.slice(0, 7)}`));
   t.false(links.includes('np-half'));
   t.false(existsSync(stale));
-  t.true(existsSync(fresh), 'an unmounted file younger than 2 s may be a create in flight: kept');
+  t.true(existsSync(fresh), 'an unmounted file a create holds is kept');
   t.false(existsSync(orphanOwned.netnsPath));
   for (const n of [names.given, names.crashed]) t.true(existsSync(`/run/netns/${n}`), 'a namespace netplumb was given is never removed');
   t.deepEqual(elementComments(h).filter((c) => !c.includes('(none)') && !c.includes('not netplumb') && !c.includes('netplumb-ish')), [
@@ -251,9 +269,11 @@ ptest.serial('cleanupNetworks removes each kind of leftover, reports it, and tou
   t.teardown(() => server.close());
   t.is(await request(l.outside, HOST_ADDR, 8080), OUTSIDE_ADDR);
   t.deepEqual((await keep.endpoints()).map((e) => e.id), [live.id], 'a connect under way is not listed');
-  // Once the in-flight file is gone (it would now be old enough to be taken), a second pass finds nothing.
-  rmSync(fresh, { force: true });
-  t.deepEqual(mineOnly(await cleanupNetworks({ netns: l.host })), { endpoints: [], networks: [], elements: [], rules: [], table: false, netns: [] }, 'nothing left to find');
+  // The create holding the file dies: the lock goes with it, and a second pass takes the
+  // file (the lock, not the file's age, is what kept it) and finds nothing else.
+  await holder.kill();
+  t.deepEqual(mineOnly(await cleanupNetworks({ netns: l.host })), { endpoints: [], networks: [], elements: [], rules: [], table: false, netns: [{ path: fresh, reason: 'not-mounted' }] }, 'only the dead create\'s file left to find');
+  t.false(existsSync(fresh));
   t.log(`RELIABILITY cleanup ${JSON.stringify({ endpoints: report.endpoints.length, networks: report.networks.length, elements: report.elements.length, rules: report.rules.length, netns: report.netns.length, lookalikes: 6 + 3 + 3 + 4 })}`);
   // Tidy up for the lab: the untagged port of our bridge and the look-alike bridge with its name.
   for (const x of ['vethfake01', 'vethfake03', 'np-ghost', 'lookalike0']) ip(h, 'link', 'del', x);

@@ -9,7 +9,7 @@
  * leaves, and what no `ip netns` command can use).
  * @module
  */
-import { lstatSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { NetplumbError, ValidationError } from '../errors.js';
 import { NETNS_RUN_DIR, Netns } from '../netns.js';
 import type { Family, NftRule, NftSet, SetElement, SetKey } from '../nft/index.js';
@@ -62,12 +62,6 @@ export interface CleanupReport {
   netns: Array<{ path: string; reason: 'endpoint-removed' | 'not-mounted' }>;
 }
 
-/**
- * An unmounted file in /run/netns is only taken for a crash's leftover once it is this old:
- * a create() in flight (in any process) has its mount point unmounted for the ~0.3 ms
- * between creating the file and mounting on it, and must not lose it.
- */
-const STALE_FILE_MIN_AGE_MS = 2000;
 /** How often the whole pass is retried when the ruleset changes under it. */
 const ATTEMPTS = 8;
 /** Endpoint removals in flight at once. */
@@ -280,9 +274,8 @@ export async function cleanupNetworks(options: CleanupOptions = {}): Promise<Cle
     }
 
     // /run/netns files that are not mounts: what a crash between creating the mount point
-    // and mounting on it leaves. An empty regular file there is no namespace and cannot
-    // become one, except during a create() in flight: only files at least
-    // STALE_FILE_MIN_AGE_MS old are taken.
+    // and mounting on it leaves. A create in flight holds its file locked, however long it
+    // takes (Netns.removeStale), so only the dead's files are taken.
     if (only === undefined) {
       let names: string[] = [];
       try {
@@ -290,23 +283,13 @@ export async function cleanupNetworks(options: CleanupOptions = {}): Promise<Cle
       } catch {
         // No /run/netns: nothing to look at.
       }
-      let dirDev: number | undefined;
-      try {
-        dirDev = statSync(NETNS_RUN_DIR).dev;
-      } catch {
-        dirDev = undefined;
-      }
       for (const n of names) {
-        const path = `${NETNS_RUN_DIR}/${n}`;
-        try {
-          // A mount on the file would show the mounted namespace's device (nsfs) instead.
-          const st = lstatSync(path);
-          if (!st.isFile() || st.size !== 0 || st.dev !== dirDev || Date.now() - st.mtimeMs < STALE_FILE_MIN_AGE_MS) continue;
-          if (!dryRun) unlinkSync(path);
-          report.netns.push({ path, reason: 'not-mounted' });
-        } catch {
-          // Raced with a create or delete: leave it.
-        }
+        const stale = await Netns.removeStale(n, { dryRun }).catch((e: unknown) => {
+          // Not a name netplumb could have made: not ours.
+          if (e instanceof ValidationError) return false;
+          throw e;
+        });
+        if (stale) report.netns.push({ path: `${NETNS_RUN_DIR}/${n}`, reason: 'not-mounted' });
       }
     }
     return report;

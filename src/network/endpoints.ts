@@ -48,6 +48,22 @@ export async function elements(host: Netns, set: string): Promise<SetElement[]> 
   }
 }
 
+/** Calls `put` with each element of `list` that belongs to one of `found`, the endpoints of `network` by id. */
+export function forEachOfEndpoint<F>(list: readonly SetElement[], network: string, found: ReadonlyMap<string, F>, put: (f: F, e: SetElement) => void): void {
+  for (const e of list) {
+    const c = parseComment(e.comment);
+    const f = c?.network === network && c.endpoint !== undefined ? found.get(c.endpoint) : undefined;
+    if (f) put(f, e);
+  }
+}
+
+/** Fills in the found endpoints' addresses and MACs from the `addrs4`, `addrs6` and `macs` elements. */
+export function putAddresses<F extends { ipv4?: string; ipv6?: string; mac?: string }>(each: (list: SetElement[], put: (f: F, e: SetElement) => void) => void, addrs4: SetElement[], addrs6: SetElement[], macs: SetElement[]): void {
+  each(addrs4, (f, e) => (f.ipv4 = String(e.key)));
+  each(addrs6, (f, e) => (f.ipv6 = String(e.key)));
+  each(macs, (f, e) => (f.mac = String(e.key)));
+}
+
 /** The endpoints of `net` matching `filter`, made into objects by `make`. */
 export async function readEndpoints<T>(net: BridgeNetwork, filter: EndpointFilter, make: (init: EndpointInit) => T): Promise<T[]> {
   checkObject(filter, 'filter');
@@ -55,17 +71,10 @@ export async function readEndpoints<T>(net: BridgeNetwork, filter: EndpointFilte
   if (filter.netns !== undefined && !(filter.netns instanceof Netns)) throw new ValidationError('filter.netns', 'must be a Netns handle');
   const inode = filter.netns?.inode;
   const host = net.netns;
-  const [attached, addrs4, addrs6, macs, links, ...maps] = await Promise.all([
-    elements(host, SETS.attached),
-    elements(host, SETS.addrs4),
-    elements(host, SETS.addrs6),
-    elements(host, SETS.macs),
-    host.links.list({ master: net.bridgeIndex }),
-    elements(host, PORT_MAPS[4].any),
-    elements(host, PORT_MAPS[4].addr),
-    elements(host, PORT_MAPS[6].any),
-    elements(host, PORT_MAPS[6].addr),
-  ]);
+  const filtered = owner !== undefined || inode !== undefined;
+  // With a filter, the anchors first: the other reads only when one matches (a CNI DEL of
+  // an unknown container costs one dump).
+  const attached = await elements(host, SETS.attached);
   const found = new Map<string, Found>();
   for (const e of attached) {
     const c = parseComment(e.comment);
@@ -75,16 +84,20 @@ export async function readEndpoints<T>(net: BridgeNetwork, filter: EndpointFilte
     if (inode !== undefined && ino !== inode) continue;
     found.set(c.endpoint, { anchor: c as Found['anchor'], inode: ino, ports: [] });
   }
-  const each = (list: SetElement[], put: (f: Found, e: SetElement) => void): void => {
-    for (const e of list) {
-      const c = parseComment(e.comment);
-      const f = c?.network === net.name && c.endpoint !== undefined ? found.get(c.endpoint) : undefined;
-      if (f) put(f, e);
-    }
-  };
-  each(addrs4, (f, e) => (f.ipv4 = String(e.key)));
-  each(addrs6, (f, e) => (f.ipv6 = String(e.key)));
-  each(macs, (f, e) => (f.mac = String(e.key)));
+  if (filtered && found.size === 0) return [];
+  const [addrs4, addrs6, macs, links, ...maps] = await Promise.all([
+    elements(host, SETS.addrs4),
+    elements(host, SETS.addrs6),
+    elements(host, SETS.macs),
+    // The matched endpoints' veths by name, not every port of the bridge.
+    filtered ? Promise.all([...found.keys()].map((id) => host.links.find(hostIfnameOf(id)))) : host.links.list({ master: net.bridgeIndex }),
+    elements(host, PORT_MAPS[4].any),
+    elements(host, PORT_MAPS[4].addr),
+    elements(host, PORT_MAPS[6].any),
+    elements(host, PORT_MAPS[6].addr),
+  ]);
+  const each = (list: SetElement[], put: (f: Found, e: SetElement) => void): void => forEachOfEndpoint(list, net.name, found, put);
+  putAddresses(each, addrs4, addrs6, macs);
   // An every-address port of a dual-stack endpoint is in both families' maps: reported once,
   // from the IPv4 map (the IPv6 one serves IPv6-only endpoints).
   maps.forEach((list, i) => {
@@ -98,7 +111,7 @@ export async function readEndpoints<T>(net: BridgeNetwork, filter: EndpointFilte
   });
   const tags = new Map<string, EndpointTag>();
   for (const l of links) {
-    const t = parseEndpointAlias(l.alias);
+    const t = parseEndpointAlias(l?.alias);
     if (t?.net === net.name) tags.set(t.id, t);
   }
   const out: T[] = [];

@@ -24,7 +24,8 @@ async function bridges(host: Netns): Promise<Array<{ index: number; bridge: stri
   return out;
 }
 
-async function withHost<T>(options: { netns?: Netns }, use: (host: Netns, ownsHost: boolean) => Promise<T>): Promise<T> {
+/** Runs `use` on the host namespace the options name (or this process's, then closed again if `use` fails). */
+export async function withHost<T>(options: { netns?: Netns }, use: (host: Netns, ownsHost: boolean) => Promise<T>): Promise<T> {
   checkObject(options);
   checkHostNetns(options.netns);
   const ownsHost = options.netns === undefined;

@@ -14,11 +14,15 @@ import { FAMILY, SETS, TABLE } from './ruleset.js';
 import { parseComment } from './tag.js';
 
 /** How many endpoints of `net` hold an attachment (whichever process made them, finished or not). */
-async function attachments(net: BridgeNetwork): Promise<number> {
+async function attachments(net: { netns: Netns; name: string }): Promise<number> {
   return (await elements(net.netns, SETS.attached)).filter((e) => parseComment(e.comment)?.network === net.name).length;
 }
 
-export async function removeNetwork(net: BridgeNetwork, force: boolean): Promise<void> {
+/**
+ * Refuses (EBUSY) to go on while `net` has endpoints — of any driver — unless `force`,
+ * which removes them first.
+ */
+export async function drainEndpoints(net: { netns: Netns; name: string; endpoints(): Promise<Array<{ remove(): Promise<void> }>> }, force: boolean): Promise<void> {
   let n = await attachments(net);
   if (n > 0 && force) {
     const results = await Promise.allSettled((await net.endpoints()).map((ep) => ep.remove()));
@@ -27,6 +31,10 @@ export async function removeNetwork(net: BridgeNetwork, force: boolean): Promise
     n = await attachments(net);
   }
   if (n > 0) throw new NetplumbError(`network ${net.name} has ${n} active endpoint(s)`, 'EBUSY');
+}
+
+export async function removeNetwork(net: BridgeNetwork, force: boolean): Promise<void> {
+  await drainEndpoints(net, force);
   await removeNetworkState(net.netns, net.name, net.bridge);
   await net.netns.links.delete(net.bridge).catch((e: unknown) => {
     if (!isGone(e)) throw e;

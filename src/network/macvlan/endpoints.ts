@@ -6,21 +6,12 @@
  */
 import { ValidationError } from '../../errors.js';
 import { NETNS_RUN_DIR, Netns } from '../../netns.js';
-import type { SetElement } from '../../nft/index.js';
 import type { EndpointInit } from '../endpoint.js';
-import type { EndpointFilter } from '../endpoints.js';
+import { type EndpointFilter, elements, forEachOfEndpoint, putAddresses } from '../endpoints.js';
 import { checkObject, checkOwner } from '../options.js';
-import { FAMILY, SETS, TABLE } from '../ruleset.js';
+import { SETS } from '../ruleset.js';
 import { type ParsedComment, parseComment } from '../tag.js';
 import type { MacvlanNetwork } from './macvlan-network.js';
-
-async function elements(host: Netns, set: string): Promise<SetElement[]> {
-  try {
-    return await host.nft.listElements(FAMILY, TABLE, set);
-  } catch {
-    return [];
-  }
-}
 
 /** The finished endpoints of `net` matching `filter`, made into objects by `make`. */
 export async function readMacvlanEndpoints<T>(net: MacvlanNetwork, filter: EndpointFilter, make: (init: EndpointInit) => T): Promise<T[]> {
@@ -29,25 +20,16 @@ export async function readMacvlanEndpoints<T>(net: MacvlanNetwork, filter: Endpo
   if (filter.netns !== undefined && !(filter.netns instanceof Netns)) throw new ValidationError('filter.netns', 'must be a Netns handle');
   const inode = filter.netns?.inode;
   const host = net.netns;
-  const [attached, addrs4, addrs6, macs] = await Promise.all([SETS.attached, SETS.addrs4, SETS.addrs6, SETS.macs].map((s) => elements(host, s)));
+  const [attached, addrs4, addrs6, macs] = await Promise.all([elements(host, SETS.attached), elements(host, SETS.addrs4), elements(host, SETS.addrs6), elements(host, SETS.macs)]);
   const found = new Map<string, { anchor: ParsedComment; inode: number; ipv4?: string; ipv6?: string; mac?: string }>();
-  for (const e of attached ?? []) {
+  for (const e of attached) {
     const c = parseComment(e.comment);
     if (c?.network !== net.name || !c.endpoint || !c.done || !Array.isArray(e.key)) continue;
     const ino = Number(e.key[1]);
     if ((owner !== undefined && c.owner !== owner) || (inode !== undefined && ino !== inode)) continue;
     found.set(c.endpoint, { anchor: c, inode: ino });
   }
-  const each = (list: SetElement[] | undefined, put: (f: NonNullable<ReturnType<typeof found.get>>, e: SetElement) => void): void => {
-    for (const e of list ?? []) {
-      const c = parseComment(e.comment);
-      const f = c?.network === net.name && c.endpoint !== undefined ? found.get(c.endpoint) : undefined;
-      if (f) put(f, e);
-    }
-  };
-  each(addrs4, (f, e) => (f.ipv4 = String(e.key)));
-  each(addrs6, (f, e) => (f.ipv6 = String(e.key)));
-  each(macs, (f, e) => (f.mac = String(e.key)));
+  putAddresses((list, put) => forEachOfEndpoint(list, net.name, found, put), addrs4, addrs6, macs);
   const { shape } = net;
   const out: T[] = [];
   for (const [id, f] of found) {

@@ -3,8 +3,9 @@
  * @module
  */
 import { NetplumbError } from '../../errors.js';
-import { Netns } from '../../netns.js';
-import { checkHostNetns, checkNetworkName, checkObject } from '../options.js';
+import type { Netns } from '../../netns.js';
+import { withHost } from '../open.js';
+import { checkNetworkName } from '../options.js';
 import type { MacvlanInit } from './create.js';
 import { type MacvlanTag, parseMacvlanAlias, shapeOf } from './options.js';
 
@@ -22,19 +23,6 @@ async function shims(host: Netns): Promise<Array<{ shim: string; parentIndex: nu
     if (tag) out.push({ shim: l.name, parentIndex: l.link ?? 0, tag });
   }
   return out;
-}
-
-async function withHost<T>(options: { netns?: Netns }, use: (host: Netns, ownsHost: boolean) => Promise<T>): Promise<T> {
-  checkObject(options);
-  checkHostNetns(options.netns);
-  const ownsHost = options.netns === undefined;
-  const host = options.netns ?? (await Netns.current());
-  try {
-    return await use(host, ownsHost);
-  } catch (e) {
-    if (ownsHost) host.close();
-    throw e;
-  }
 }
 
 export function openMacvlanNetwork(name: string, options: { netns?: Netns }): Promise<MacvlanInit> {
