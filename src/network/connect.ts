@@ -1,31 +1,43 @@
 /**
- * Layer 4 (network): connecting a namespace to a bridge network. Plan (validate, pick
- * the interface name and default route from the namespace itself), then two hops to an
- * addon thread:
+ * Layer 4 (network): connecting a namespace to a bridge network. Plan (validate; pick the
+ * endpoint's id and both veth ends' ifindexes, so every request can be written before
+ * anything exists), then one hop to an addon thread that runs, in order, stopping at the
+ * first refusal:
  *
- * 1. in the host: the reservation transaction (address, MAC, host ports, attachment,
+ * 1. in the host: the reservation transaction (address(es), MAC, host ports, attachment,
  *    exclusive; the DNAT and forward-accept elements), then — only if the kernel took it —
  *    the veth in one message with its peer in place, then the bridge-port flags;
- * 2. in the namespace: IPv6 off when the network has none, then lo up, the interface up,
- *    address(es), default route(s); then, in the host, the veth's tag, which marks the
- *    endpoint complete.
+ * 2. in the namespace: IPv6 off when the network has none (in a namespace netplumb made,
+ *    as its default, before the veth), then lo up, the interface up, address(es), the
+ *    default route(s); then, in the host, the veth's tag, which marks the endpoint complete.
  *
- * An address taken by someone else (EEXIST) moves the search on; any other failure undoes
- * what was done. A crash at any instant leaves a reservation naming the veth it is about,
- * so cleanupNetworks() finds everything.
+ * What the caller did not say is asked of the kernel in the same run: the interface is
+ * eth0 unless the create is refused because the namespace has one (then the first free
+ * ethN, on a second try), and the default route is added unless the namespace has one of
+ * the network's primary family (IPv4, or IPv6 on an IPv6-only network): its route table is
+ * read before ours goes in; an EEXIST on ours stops the run before the tag, which then goes
+ * alone.
+ *
+ * An address taken by someone else (EEXIST) moves the search on, as does an ephemeral host
+ * port another process took since it was chosen; any other failure undoes what was done. A
+ * crash at any instant leaves a reservation naming the veth it is about, so
+ * cleanupNetworks() finds everything.
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { NetplumbError, ValidationError } from '../errors.js';
 import { Batch, type Reply } from '../netlink/batch.js';
-import { runPipeline } from '../netlink/pipeline.js';
+import { NetlinkConnection } from '../netlink/connection.js';
+import { NETLINK_ROUTE } from '../netlink/constants.js';
+import { type PipelineOutcome, type Step, runPipeline } from '../netlink/pipeline.js';
 import { Netns, validateNetnsName } from '../netns.js';
 import { encodeAddressAdd } from '../rtnl/address.js';
+import { RT_TABLE_MAIN } from '../rtnl/constants.js';
 import { parseMac, formatHw } from '../rtnl/ip.js';
-import { encodeLinkAdd, encodeLinkSet, linkEcho } from '../rtnl/link.js';
-import { encodeRouteAdd } from '../rtnl/route.js';
+import { encodeLinkAdd, encodeLinkSet } from '../rtnl/link.js';
+import { decodeRoute, encodeRouteAdd, encodeRouteDelete, encodeRouteDump } from '../rtnl/route.js';
 import { checkIfname } from '../rtnl/validate.js';
-import { type BridgeNetwork, fault } from './bridge-network.js';
+import { type BridgeNetwork, fault, faultInjection } from './bridge-network.js';
 import { rollback } from './create.js';
 import { purgeEndpoint } from './disconnect.js';
 import { Endpoint, isGone } from './endpoint.js';
@@ -40,6 +52,9 @@ import { type EndpointTag, endpointAlias, parseComment, parseEndpointAlias } fro
 
 /** Reservation attempts before giving up (each lost race or taken address costs one). */
 const MAX_ATTEMPTS = 64;
+/** Chosen ifindexes lie in [INDEX_FLOOR, INDEX_CEILING): the kernel counts up from 1, so it reaches them only after 16 million links. */
+const INDEX_FLOOR = 1 << 24;
+const INDEX_CEILING = 0x7fffffff;
 
 /** What the caller fixed, as opposed to what netplumb picks (and may pick again). */
 interface Fixed {
@@ -64,7 +79,7 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
   if (options.ipv6 !== undefined && net.s6) checkHost(net.s6, net.gw6, (fixed.ipv6 = parseAddress(options.ipv6, 'ipv6', 6).value), 'ipv6');
   const owner = options.owner === undefined ? undefined : checkOwner(options.owner);
   const names = checkNames(options.name, options.aliases);
-  let ifname = options.ifname === undefined ? undefined : checkIfname(options.ifname, 'ifname');
+  const ifname = options.ifname === undefined ? undefined : checkIfname(options.ifname, 'ifname');
   const defaultRouteOpt = options.defaultRoute === undefined ? undefined : bool(options.defaultRoute, 'defaultRoute', false);
   if (defaultRouteOpt && net.internal) throw new ValidationError('defaultRoute', `network ${net.name} is internal: it has no way out`);
   if (options.netnsName !== undefined) validateNetnsName(options.netnsName);
@@ -73,45 +88,50 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
   try {
     fault('connect:netns');
     let ns: Netns;
-    let defaultRoute: boolean;
+    let defaultRoute: boolean | undefined;
     if (netns === undefined) {
       // A named namespace is mounted in /run/netns only once its endpoint is complete: a
       // crash before leaves an anonymous namespace, which dies with this process.
       const created = (ns = await Netns.create());
       undo.push(() => created.close());
-      ifname ??= 'eth0';
       defaultRoute = defaultRouteOpt ?? !net.internal;
     } else {
       ns = netns;
-      // The namespace itself says which names are free and whether it has a default route.
-      const [links, routes] = await Promise.all([
-        ifname === undefined ? ns.links.list() : undefined,
-        defaultRouteOpt === undefined && !net.internal ? ns.routes.list({ family: net.sp.family, table: 'main' }).catch(noRoutes) : undefined,
-      ]);
-      if (links) {
-        const names = new Set(links.map((l) => l.name));
-        let i = 0;
-        while (names.has(`eth${i}`)) i++;
-        ifname = `eth${i}`;
-      }
-      defaultRoute = defaultRouteOpt ?? (!net.internal && !(routes ?? []).some((r) => r.dst === (net.s4 ? '0.0.0.0/0' : '::/0')));
+      // Undefined: add one unless the namespace has one (asked of the kernel below).
+      defaultRoute = net.internal ? false : defaultRouteOpt;
     }
-    const ifn = ifname as string;
-    const id = randomBytes(6).toString('hex');
-    const hostIfname = hostIfnameOf(id);
+    let ifn = ifname ?? 'eth0';
+    // Not told and not known: the kernel says whether eth0 is taken (the create is refused;
+    // a namespace made here has none) and whether the namespace has a default route (read
+    // in the same run, before ours).
+    const guessIfname = ifname === undefined && !ownsNetns;
+    const probeRoute = defaultRoute === undefined;
+    const addRoute = defaultRoute ?? true;
+    // A namespace made here is only configured here: its socket is closed again afterwards,
+    // so a live endpoint holds one fd (its namespace), not two.
+    const inside = ownsNetns ? new NetlinkConnection(NETLINK_ROUTE, ns.fd) : ns.route;
+    if (ownsNetns) undo.push(() => inside.close());
+    const bytes = randomSlice(14);
+    // Another endpoint's host-side veth may have this id's name (EEXIST): then a new id.
+    let id = bytes.toString('hex', 0, 6);
+    let hostIfname = hostIfnameOf(id);
     const holder = currentHolder();
+    const nsName = ns.name ?? options.netnsName;
 
-    // Hop 1, repeated while the address search meets addresses taken by others.
+    // One hop, repeated while the address search meets addresses taken by others (or, rarely,
+    // the ifindexes picked are taken).
     let r: EndpointReservation | undefined;
-    let peerIndex = 0;
     let scanned = false;
+    // An attempt undone for its ifindexes or interface name hands its address to the next.
+    let again: bigint | undefined;
     // The address the caller fixed in the family the search walks (IPv6 on IPv6-only networks).
     const fixedP = net.s4 ? fixed.ipv4 : fixed.ipv6;
     const ephemeral = needsChoice(fixed.ports) ? parsePortRange(await net.netns.sysctl.get('net.ipv4.ip_local_port_range')) : undefined;
     let ports: PublishedPort[] = [];
     for (let attempt = 1; r === undefined; attempt++) {
       if (attempt > MAX_ATTEMPTS) throw new NetplumbError(`network ${net.name}: no address could be reserved in ${MAX_ATTEMPTS} attempts`, 'EAGAIN');
-      const candidate = fixedP ?? (await takeCandidate(net));
+      const candidate = fixedP ?? again ?? (await takeCandidate(net));
+      again = undefined;
       const ipv4 = net.s4 ? formatAddress(4, candidate) : undefined;
       const v6 = net.s4 ? (fixed.ipv6 ?? derive6(net, candidate)) : candidate;
       if (v6 === null) continue; // the IPv6 twin of this address is the IPv6 gateway
@@ -136,22 +156,58 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       reserveEndpoint(tx, attempt1, holder, fixedP === undefined ? formatAddress(net.sp.family, nextHost(net.sp, net.gwp, candidate)) : undefined);
       const reserve = tx.seal();
       fault('connect:link');
-      const create = new Batch();
+      // Both ends' ifindexes chosen here, so the namespace's requests can be written now.
+      const [hostIndex, peerIndex] = pickIndexes(bytes, attempt);
+      const create = new Batch(512);
       const mtu = net.mtu ? { mtu: net.mtu } : {};
-      encodeLinkAdd(create, { kind: 'veth', name: hostIfname, master: net.bridgeIndex, up: true, ...mtu, peer: { name: ifn, netns: ns, address: attempt1.mac, ...mtu } }, { echo: true });
+      encodeLinkAdd(create, { kind: 'veth', name: hostIfname, index: hostIndex, master: net.bridgeIndex, up: true, ...mtu, peer: { name: ifn, index: peerIndex, netns: ns, address: attempt1.mac, ...mtu } });
       // Its own sendmsg, after the create: it never runs when the create was refused.
-      const flags = new Batch();
+      const flags = new Batch(256);
       encodeLinkSet(flags, hostIfname, { addrGenMode: 'none', bridgePort: { hairpin: true, ...(net.icc ? {} : { isolated: true }) } });
-      const hop1 = await runPipeline([
-        { connection: net.netns.netfilter, batch: reserve.batch as Batch },
-        { connection: net.netns.route, batch: create },
-        { connection: net.netns.route, batch: flags.ackLastOnly() },
-      ]);
-      const [reserved, created] = hop1.results as [Reply[] | undefined, Reply[] | undefined];
+      // The namespace's requests in one sendmsg: with `probeRoute`, first a read of its
+      // routes of the primary family (before ours go in), then lo up, the interface up,
+      // address(es), route(s) — the primary family's first.
+      const inner = new Batch(1024);
+      if (probeRoute) encodeRouteDump(inner, { family: net.sp.family });
+      encodeLinkSet(inner, 1, { up: true });
+      encodeLinkSet(inner, peerIndex, ipv6 ? { up: true } : { addrGenMode: 'none', up: true });
+      if (ipv4 && net.s4) encodeAddressAdd(inner, { link: peerIndex, address: `${ipv4}/${net.s4.prefixLength}`, broadcast: true });
+      // NODAD, as libnetwork sets for container addresses: usable the moment connect() resolves.
+      if (ipv6 && net.s6) encodeAddressAdd(inner, { link: peerIndex, address: `${ipv6}/${net.s6.prefixLength}`, nodad: true });
+      const firstRoute = inner.length;
+      const routes: Array<{ dst: 'default'; family: 4 | 6; gateway: string }> = [];
+      if (addRoute) {
+        if (ipv4 && net.gateway) routes.push({ dst: 'default', family: 4, gateway: net.gateway });
+        if (ipv6 && net.gateway6) routes.push({ dst: 'default', family: 6, gateway: net.gateway6 });
+      }
+      for (const route of routes) encodeRouteAdd(inner, route);
+      const tagging = new Batch(512);
+      const tag: EndpointTag = { id, net: net.name, if: ifn, ino: ns.inode, own: ownsNetns, ...(nsName !== undefined ? { ns: nsName } : {}) };
+      encodeLinkSet(tagging, hostIfname, { alias: endpointAlias(tag) });
+      const [epId, vethName] = [id, hostIfname];
+      const steps: Step[] = [{ connection: net.netns.netfilter, batch: reserve.batch as Batch }];
+      // IPv6 off on the interface when the network has none. In a namespace made here, as
+      // the namespace's default before the veth exists (eth0 is born with it): writing a
+      // device's disable_ipv6 needs rtnl_mutex, which the kernel's link workers hold right
+      // after a create, and the write then spins (restart_syscall) until they let go.
+      if (!ipv6 && ownsNetns) steps.push({ nsFd: ns.fd, sysctl: 'net/ipv6/conf/default/disable_ipv6', value: '1' });
+      const createStep = steps.push({ connection: net.netns.route, batch: create }) - 1;
+      steps.push({ connection: net.netns.route, batch: flags.ackLastOnly() });
+      // The configuration starts here: at the device's sysctl, or at the namespace's batch.
+      const configureStep = steps.length;
+      if (!ipv6 && !ownsNetns) steps.push({ nsFd: ns.fd, sysctl: `net/ipv6/conf/${ifn}/disable_ipv6`, value: '1' });
+      // When the namespace has a default route, the kernel refuses ours (EEXIST) and the run
+      // stops before the tag, which then goes alone.
+      const innerStep = steps.push({ connection: inside, batch: inner.ackLastOnly() }) - 1;
+      steps.push({ connection: net.netns.route, batch: tagging.ackLastOnly() });
+      const mark = undo.length;
+      const run = await runSteps(steps, configureStep);
+      const reserved = run.results[0] as Reply[] | undefined;
+      const created = run.results[createStep] as Reply[] | undefined;
       if (reserved === undefined) {
         // No answer: the reservation may be in place all the same.
-        undo.push(() => purgeEndpoint(net.netns, net.name, id));
-        throw hop1.error;
+        undo.push(() => purgeEndpoint(net.netns, net.name, epId));
+        throw run.error;
       }
       try {
         reserve.complete(reserved);
@@ -161,39 +217,56 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
         continue;
       }
       undo.push(() => net.releases.release(attempt1));
+      const createError = created?.[0]?.error?.code;
       // Undone by name whatever the replies said (a lost reply does not mean it was not
       // made) — not when the kernel said EEXIST: the name is someone else's.
-      if (created?.[0]?.error?.code !== 'EEXIST') undo.push(() => deleteOurVeth(net.netns, hostIfname, id));
-      if (hop1.error) throw hop1.error;
-      peerIndex = linkEcho(created?.[0] as Reply).link ?? 0;
-      if (!peerIndex) throw new NetplumbError(`RTM_NEWLINK ${hostIfname}: the echo names no peer`, 'ERR_NETPLUMB_NO_REPLY');
+      if (createError !== 'EEXIST') undo.push(() => deleteOurVeth(net.netns, vethName, epId));
+      if (run.failedStep === createStep && (createError === 'EBUSY' || createError === 'EEXIST')) {
+        // An ifindex picked is taken (EBUSY), or a name (EEXIST): the host-side one (another
+        // endpoint's id begins alike) or, when netplumb picked it, the interface's in the
+        // namespace. Undo this attempt and try again with other indexes, another id or the
+        // namespace's first free ethN.
+        if (createError === 'EEXIST') {
+          if (await net.netns.links.find(hostIfname)) {
+            randomFillSync(bytes, 0, 6);
+            id = bytes.toString('hex', 0, 6);
+            hostIfname = hostIfnameOf(id);
+          } else {
+            const next = guessIfname ? await freeIfname(ns) : ifn;
+            if (next === ifn) throw run.error;
+            ifn = next;
+          }
+        }
+        await rollback(undo.splice(mark));
+        again = candidate;
+        continue;
+      }
+      const innerReplies = run.results[innerStep] as Reply[] | undefined;
+      const refused = innerReplies?.filter((x) => x.error) ?? [];
+      if (probeRoute && run.failedStep === innerStep && refused.length === 1 && refused[0] === innerReplies?.[firstRoute] && refused[0]?.error?.code === 'EEXIST') {
+        // The namespace has a default route: it keeps it, and gets none from this network
+        // (an IPv6 one sent after the IPv4 one, in the same sendmsg, goes again).
+        const hop2: Step[] = [];
+        if (routes.length > 1) {
+          const rest = new Batch(256);
+          for (const route of routes.slice(1)) encodeRouteDelete(rest, route);
+          hop2.push({ connection: inside, batch: rest });
+        }
+        hop2.push({ connection: net.netns.route, batch: tagging });
+        const rest = await runPipeline(hop2);
+        if (rest.error) throw rest.error;
+      } else if (run.error) {
+        throw run.error;
+      } else if (probeRoute && hasDefaultRoute(innerReplies?.[0], net.sp.family)) {
+        // It had one of another metric (so ours was not refused): ours go again.
+        const remove = new Batch(256);
+        for (const route of routes) encodeRouteDelete(remove, route);
+        await inside.execute(remove);
+      }
       r = attempt1;
     }
 
-    // Hop 2: the namespace side, then the tag that marks the endpoint complete.
-    fault('connect:configure');
-    const inner = new Batch();
-    encodeLinkSet(inner, 1, { up: true });
-    encodeLinkSet(inner, peerIndex, r.ipv6 ? { up: true } : { addrGenMode: 'none', up: true });
-    if (r.ipv4 && net.s4) encodeAddressAdd(inner, { link: peerIndex, address: `${r.ipv4}/${net.s4.prefixLength}`, broadcast: true });
-    // NODAD, as libnetwork sets for container addresses: usable the moment connect() resolves.
-    if (r.ipv6 && net.s6) encodeAddressAdd(inner, { link: peerIndex, address: `${r.ipv6}/${net.s6.prefixLength}`, nodad: true });
-    if (defaultRoute) {
-      if (r.ipv4 && net.gateway) encodeRouteAdd(inner, { dst: 'default', gateway: net.gateway });
-      if (r.ipv6 && net.gateway6) encodeRouteAdd(inner, { dst: 'default', family: 6, gateway: net.gateway6 });
-    }
-    const tag: EndpointTag = { id, net: net.name, if: ifn, ino: ns.inode, own: ownsNetns };
-    const nsName = ns.name ?? options.netnsName;
-    if (nsName !== undefined) tag.ns = nsName;
-    const tagging = new Batch();
-    encodeLinkSet(tagging, hostIfname, { alias: endpointAlias(tag) });
-    const hop2 = await runPipeline([
-      ...(r.ipv6 ? [] : [{ nsFd: ns.fd, sysctl: `net/ipv6/conf/${ifn}/disable_ipv6`, value: '1' }]),
-      { connection: ns.route, batch: inner.ackLastOnly() },
-      { connection: net.netns.route, batch: tagging.ackLastOnly() },
-    ]);
-    if (hop2.error) throw hop2.error;
-
+    if (ownsNetns) inside.close();
     if (ownsNetns && options.netnsName !== undefined) {
       const anonymous = ns;
       const name = options.netnsName;
@@ -227,10 +300,64 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
   }
 }
 
-/** A namespace whose main table was never used answers a filtered dump with ENOENT. */
-function noRoutes(e: unknown): [] {
-  if (e instanceof NetplumbError && e.code === 'ENOENT') return [];
-  throw e;
+/**
+ * Runs the pipeline. With a test's fault hook installed, in two runs around the
+ * `connect:configure` step (after the veth, before the namespace's configuration), so a
+ * fault there leaves what a crash at that instant leaves; otherwise in one.
+ */
+async function runSteps(steps: Step[], configure: number): Promise<PipelineOutcome> {
+  if (faultInjection.hook === undefined) return runPipeline(steps);
+  const first = await runPipeline(steps.slice(0, configure));
+  const notRun = steps.slice(configure).map(() => undefined);
+  if (first.error) return { ...first, results: [...first.results, ...notRun] };
+  try {
+    fault('connect:configure');
+  } catch (e) {
+    // As a refusal at that step: the caller undoes what the first run did.
+    return { results: [...first.results, ...notRun], error: e as Error, failedStep: configure };
+  }
+  const rest = await runPipeline(steps.slice(configure));
+  return {
+    results: [...first.results, ...rest.results],
+    ...(rest.error ? { error: rest.error, failedStep: configure + (rest.failedStep ?? 0) } : {}),
+  };
+}
+
+/** Random bytes for ids and ifindexes, cut from a pool filled 4 KiB at a time (one call into the CSPRNG per ~290 connects, not one each). */
+let randomPool = Buffer.alloc(0);
+let randomAt = 0;
+function randomSlice(n: number): Buffer {
+  if (randomAt + n > randomPool.length) {
+    randomPool = randomFillSync(Buffer.allocUnsafe(4096));
+    randomAt = 0;
+  }
+  const out = Buffer.from(randomPool.subarray(randomAt, randomAt + n));
+  randomAt += n;
+  return out;
+}
+
+/** The ifindexes of a new veth's two ends: random, far above what the kernel hands out in order (a clash is EBUSY, then the next attempt picks again). */
+function pickIndexes(bytes: Buffer, attempt: number): [number, number] {
+  if (attempt > 1) randomFillSync(bytes, 6, 8);
+  const pick = (at: number) => INDEX_FLOOR + (bytes.readUInt32LE(at) % (INDEX_CEILING - INDEX_FLOOR));
+  return [pick(6), pick(10)];
+}
+
+/** The namespace's first interface name ethN that is free. */
+async function freeIfname(ns: Netns): Promise<string> {
+  const names = new Set((await ns.links.list()).map((l) => l.name));
+  let i = 0;
+  while (names.has(`eth${i}`)) i++;
+  return `eth${i}`;
+}
+
+/** Whether a route dump's reply holds a default route of the main table in `family`. */
+function hasDefaultRoute(reply: Reply | undefined, family: 4 | 6): boolean {
+  const dst = family === 4 ? '0.0.0.0/0' : '::/0';
+  return (reply?.messages ?? []).some((m) => {
+    const route = decodeRoute(m);
+    return route.table === RT_TABLE_MAIN && route.dst === dst;
+  });
 }
 
 /** The next address to try: this process's hint, first read from the bridge's cursor in the kernel. */
