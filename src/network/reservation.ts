@@ -280,6 +280,3 @@ function networkElements(n: NetworkReservation, holder: Holder | undefined): Arr
 export function reserveNetwork(tx: Transaction, n: NetworkReservation, holder: Holder): void {
   for (const [set, elements] of networkElements(n, holder)) tx.createElements(elementsOf(set, elements));
 }
-
-/** Names of the sets that hold published-port elements, for readers. */
-export const PORT_SETS = [PORT_MAPS[4].any, PORT_MAPS[4].addr, PORT_MAPS[6].any, PORT_MAPS[6].addr] as const;
