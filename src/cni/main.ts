@@ -8,7 +8,6 @@
  * @module
  */
 import { writeSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { parseCommand, parseEnv } from './env.js';
 import { errorResult, toCniError } from './errors.js';
 import { retryTransient } from './retry.js';
@@ -92,5 +91,3 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
   }
 }
 
-// Run directly (`node dist/cni/main.js`) as well as through bin/netplumb-cni.js.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exit(await main());
