@@ -72,10 +72,27 @@ export async function readEndpoints<T>(net: BridgeNetwork, filter: EndpointFilte
   const inode = filter.netns?.inode;
   const host = net.netns;
   const filtered = owner !== undefined || inode !== undefined;
-  // With a filter, the anchors first: the other reads only when one matches (a CNI DEL of
-  // an unknown container costs one dump).
-  const attached = await elements(host, SETS.attached);
   const found = new Map<string, Found>();
+  const readRest = () =>
+    Promise.all([
+      elements(host, SETS.addrs4),
+      elements(host, SETS.addrs6),
+      elements(host, SETS.macs),
+      // With a filter, the matched endpoints' veths by name, not every port of the bridge.
+      filtered
+        ? Promise.all([...found.keys()].map((id) => host.links.find(hostIfnameOf(id)))).then((ls) => ls.filter((l) => l?.master === net.bridgeIndex))
+        : host.links.list({ master: net.bridgeIndex }),
+      elements(host, PORT_MAPS[4].any),
+      elements(host, PORT_MAPS[4].addr),
+      elements(host, PORT_MAPS[6].any),
+      elements(host, PORT_MAPS[6].addr),
+    ]);
+  // Without a filter everything is read at once; with one, the anchors first and the rest
+  // only when one matches (a CNI DEL of an unknown container costs one dump).
+  const unfiltered = filtered ? undefined : readRest();
+  // Awaited below; if reading the anchors fails first, its own failure is the one reported.
+  unfiltered?.catch(() => undefined);
+  const attached = await elements(host, SETS.attached);
   for (const e of attached) {
     const c = parseComment(e.comment);
     if (c?.network !== net.name || c.endpoint === undefined || !Array.isArray(e.key)) continue;
@@ -85,17 +102,7 @@ export async function readEndpoints<T>(net: BridgeNetwork, filter: EndpointFilte
     found.set(c.endpoint, { anchor: c as Found['anchor'], inode: ino, ports: [] });
   }
   if (filtered && found.size === 0) return [];
-  const [addrs4, addrs6, macs, links, ...maps] = await Promise.all([
-    elements(host, SETS.addrs4),
-    elements(host, SETS.addrs6),
-    elements(host, SETS.macs),
-    // The matched endpoints' veths by name, not every port of the bridge.
-    filtered ? Promise.all([...found.keys()].map((id) => host.links.find(hostIfnameOf(id)))) : host.links.list({ master: net.bridgeIndex }),
-    elements(host, PORT_MAPS[4].any),
-    elements(host, PORT_MAPS[4].addr),
-    elements(host, PORT_MAPS[6].any),
-    elements(host, PORT_MAPS[6].addr),
-  ]);
+  const [addrs4, addrs6, macs, links, ...maps] = await (unfiltered ?? readRest());
   const each = (list: SetElement[], put: (f: Found, e: SetElement) => void): void => forEachOfEndpoint(list, net.name, found, put);
   putAddresses(each, addrs4, addrs6, macs);
   // An every-address port of a dual-stack endpoint is in both families' maps: reported once,
