@@ -27,6 +27,21 @@ const nativeUrl = new URL('../dist/native.js', import.meta.url).href;
 const ip = (...args) => execFileSync('ip', args, { encoding: 'utf8' });
 const ipJson = (...args) => JSON.parse(ip('-j', ...args) || '[]');
 const netnsNames = () => ip('netns', 'list').split('\n').map((l) => l.split(' ')[0]).filter(Boolean);
+/**
+ * Waits until `pred()` holds, for at most `ms` of time in which the event loop ran: each
+ * check comes after the loop has polled I/O (a monitor's pending events are delivered
+ * first), and a stall of the JS thread — a synchronous `ip` of another test of this file
+ * running at once — counts as one step, not as its length.
+ */
+async function eventually(pred, ms = 5000) {
+  for (let waited = 0; !pred() && waited < ms; ) {
+    const before = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setImmediate(resolve));
+    waited += Math.min(Date.now() - before, 100);
+  }
+}
+
 const nsLink = () => fs.readlinkSync('/proc/thread-self/ns/net');
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 /** Threads of the addon's pool in this process (they are named). */
@@ -398,21 +413,11 @@ ptest('monitorOpen on RTNLGRP_LINK reports a link created by `ip` in that namesp
   t.throws(() => native.monitorOpen(0, ns, [0], 1 << 20, () => {}), { instanceOf: ValidationError, code: 'ERR_NETPLUMB_INVALID' });
   t.throws(() => native.monitorOpen(0, ns, [1], 1 << 20, null), { instanceOf: ValidationError, code: 'ERR_NETPLUMB_INVALID' });
   const seen = [];
-  let wake;
-  const fd = native.monitorOpen(0, ns, [1], 1 << 20, (data, errno) => {
-    seen.push({ data, errno });
-    wake?.();
-  });
+  const fd = native.monitorOpen(0, ns, [1], 1 << 20, (data, errno) => seen.push({ data, errno }));
   try {
     ip('-n', name, 'link', 'add', 'np-m0', 'type', 'veth', 'peer', 'name', 'np-m1');
-    const deadline = Date.now() + 5000;
     const names = () => seen.flatMap((e) => (e.data ? parse(e.data) : [])).filter((m) => m.type === RTM_NEWLINK).map((m) => ifname(m.body));
-    while (!(names().includes('np-m0') && names().includes('np-m1')) && Date.now() < deadline) {
-      await new Promise((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, 100);
-      });
-    }
+    await eventually(() => names().includes('np-m0') && names().includes('np-m1'));
     t.true(seen.length > 0);
     for (const e of seen) {
       t.is(e.errno, 0);
@@ -444,16 +449,13 @@ ptest('a monitor whose queue overflowed reports ENOBUFS and keeps delivering', a
     execFileSync('ip', ['-n', name, '-batch', '-'], {
       input: Array.from({ length: 40 }, (_, i) => `link add np-o${i} type veth peer name np-q${i}\n`).join(''),
     });
-    const until = async (pred) => {
-      for (const deadline = Date.now() + 5000; !pred() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
-    };
-    await until(() => seen.some((e) => e.errno === 105));
+    await eventually(() => seen.some((e) => e.errno === 105));
     const lost = seen.findIndex((e) => e.errno === 105);
     t.true(lost >= 0, 'ENOBUFS reported');
     t.is(seen[lost].data, null);
     ip('-n', name, 'link', 'add', 'np-after', 'type', 'veth', 'peer', 'name', 'np-after1');
     const names = () => seen.slice(lost + 1).flatMap((e) => (e.data ? parse(e.data) : [])).map((m) => ifname(m.body));
-    await until(() => names().includes('np-after'));
+    await eventually(() => names().includes('np-after'));
     t.true(names().includes('np-after'), 'events still arrive after the loss');
   } finally {
     native.close(fd); // close() on a monitor's fd is monitorClose
