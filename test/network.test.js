@@ -504,6 +504,15 @@ ptest('owner labels and namespaces find endpoints in the kernel, from any handle
   t.deepEqual(await other.endpoints({ owner: 'nobody' }), []);
   t.deepEqual((await other.endpoints()).map((e) => e.id).sort(), [e1.id, e2.id, e3.id].sort());
   t.like((await other.inspect()).endpoints.find((e) => e.id === e1.id), { owner: 'abc123/eth0', attached: true });
+  t.true((await other.endpoints({ owner: 'abc123/eth0' }))[0].attached);
+  // A veth taken off the bridge is not attached: read by label (its veth found by name) as in
+  // the full list (which reads the bridge's ports).
+  ip(l.hostName, 'link', 'set', e2.hostIfname, 'nomaster');
+  const byLabel = (await other.endpoints({ owner: 'def456/eth0' })).map((e) => [e.id, e.attached]);
+  t.deepEqual(byLabel, (await other.endpoints()).filter((e) => e.id === e2.id).map((e) => [e.id, e.attached]));
+  t.false(byLabel.some(([, attached]) => attached), 'off the bridge: not attached');
+  ip(l.hostName, 'link', 'set', e2.hostIfname, 'master', net.bridge);
+  t.true((await other.endpoints({ netns: c2 }))[0].attached);
   // Removed through the other handle: gone for both, in the kernel.
   const [found] = await other.endpoints({ owner: 'abc123/eth0' });
   await found.remove();

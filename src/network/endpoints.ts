@@ -64,12 +64,19 @@ export function putAddresses<F extends { ipv4?: string; ipv6?: string; mac?: str
   each(macs, (f, e) => (f.mac = String(e.key)));
 }
 
+/** Validates an endpoint filter into the owner label and namespace inode it asks for. */
+export function checkFilter(filter: EndpointFilter): { owner?: string; inode?: number } {
+  checkObject(filter, 'filter');
+  if (filter.netns !== undefined && !(filter.netns instanceof Netns)) throw new ValidationError('filter.netns', 'must be a Netns handle');
+  return {
+    ...(filter.owner !== undefined ? { owner: checkOwner(filter.owner) } : {}),
+    ...(filter.netns !== undefined ? { inode: filter.netns.inode } : {}),
+  };
+}
+
 /** The endpoints of `net` matching `filter`, made into objects by `make`. */
 export async function readEndpoints<T>(net: BridgeNetwork, filter: EndpointFilter, make: (init: EndpointInit) => T): Promise<T[]> {
-  checkObject(filter, 'filter');
-  const owner = filter.owner === undefined ? undefined : checkOwner(filter.owner);
-  if (filter.netns !== undefined && !(filter.netns instanceof Netns)) throw new ValidationError('filter.netns', 'must be a Netns handle');
-  const inode = filter.netns?.inode;
+  const { owner, inode } = checkFilter(filter);
   const host = net.netns;
   const filtered = owner !== undefined || inode !== undefined;
   const found = new Map<string, Found>();

@@ -128,29 +128,34 @@ export function checkHostNetns(netns: unknown): void {
   if (netns.closed) throw new ValidationError('netns', 'the namespace handle is closed');
 }
 
-/** Validates create() options into the tag that describes the network. */
-export function describe(o: BridgeNetworkOptions): { tag: NetworkTag; bridge: string; s4?: Subnet; s6?: Subnet } {
-  checkObject(o);
-  checkNetworkName(o.name);
-  const bridge = checkIfname(o.bridge ?? `np-${o.name}`.slice(0, 15), 'bridge');
-  if (o.subnet === undefined && o.subnet6 === undefined) throw new ValidationError('subnet', 'give subnet (IPv4), subnet6 (IPv6) or both');
+/** The addressing options of a network, whatever its driver. */
+export interface AddressingOptions {
+  subnet?: string;
+  gateway?: string;
+  ipRange?: string;
+  subnet6?: string;
+  gateway6?: string;
+  mtu?: number;
+}
+
+/**
+ * Validates a network's addressing: each subnet with its gateway (default the subnet's
+ * first address), the IPv4 range to hand out, the MTU. Returns the subnets and the fields
+ * the network's tag records (canonical forms). Throws ValidationError naming the field.
+ */
+export function checkAddressing(o: AddressingOptions): { s4?: Subnet; s6?: Subnet; fields: AddressingOptions } {
+  const fields: AddressingOptions = {};
   let s4: Subnet | undefined;
-  const tag: NetworkTag = {
-    name: o.name,
-    masquerade: bool(o.masquerade, 'masquerade', true),
-    icc: bool(o.icc, 'icc', true),
-    internal: bool(o.internal, 'internal', false),
-  };
   if (o.subnet !== undefined) {
     s4 = parseSubnet(o.subnet, 'subnet', 4);
     const gw = o.gateway === undefined ? s4.network + 1n : parseAddress(o.gateway, 'gateway', 4).value;
     checkHost(s4, undefined, gw, 'gateway');
-    tag.subnet = s4.cidr;
-    tag.gateway = formatAddress(4, gw);
+    fields.subnet = s4.cidr;
+    fields.gateway = formatAddress(4, gw);
     if (o.ipRange !== undefined) {
       const r = parseSubnet(o.ipRange, 'ipRange', 4);
       if (!contains(s4, r.network) || !contains(s4, lastAddress(r))) throw new ValidationError('ipRange', `${r.cidr} is not inside ${s4.cidr}`);
-      tag.ipRange = r.cidr;
+      fields.ipRange = r.cidr;
     }
   } else if (o.gateway !== undefined || o.ipRange !== undefined) {
     throw new ValidationError(o.gateway !== undefined ? 'gateway' : 'ipRange', 'needs subnet');
@@ -160,15 +165,32 @@ export function describe(o: BridgeNetworkOptions): { tag: NetworkTag; bridge: st
     s6 = parseSubnet(o.subnet6, 'subnet6', 6);
     const gw6 = o.gateway6 === undefined ? s6.network + 1n : parseAddress(o.gateway6, 'gateway6', 6).value;
     checkHost(s6, undefined, gw6, 'gateway6');
-    tag.subnet6 = s6.cidr;
-    tag.gateway6 = formatAddress(6, gw6);
+    fields.subnet6 = s6.cidr;
+    fields.gateway6 = formatAddress(6, gw6);
   } else if (o.gateway6 !== undefined) {
     throw new ValidationError('gateway6', 'needs subnet6');
   }
   if (o.mtu !== undefined) {
     if (!Number.isInteger(o.mtu) || o.mtu < 68 || o.mtu > 65535) throw new ValidationError('mtu', `${o.mtu} is not an MTU (68-65535)`);
-    tag.mtu = o.mtu;
+    fields.mtu = o.mtu;
   }
+  return { ...(s4 ? { s4 } : {}), ...(s6 ? { s6 } : {}), fields };
+}
+
+/** Validates create() options into the tag that describes the network. */
+export function describe(o: BridgeNetworkOptions): { tag: NetworkTag; bridge: string; s4?: Subnet; s6?: Subnet } {
+  checkObject(o);
+  checkNetworkName(o.name);
+  const bridge = checkIfname(o.bridge ?? `np-${o.name}`.slice(0, 15), 'bridge');
+  if (o.subnet === undefined && o.subnet6 === undefined) throw new ValidationError('subnet', 'give subnet (IPv4), subnet6 (IPv6) or both');
+  const tag: NetworkTag = {
+    name: o.name,
+    masquerade: bool(o.masquerade, 'masquerade', true),
+    icc: bool(o.icc, 'icc', true),
+    internal: bool(o.internal, 'internal', false),
+  };
+  const { s4, s6, fields } = checkAddressing(o);
+  Object.assign(tag, fields);
   if (o.hostIp !== undefined) {
     const a = parseAddress(o.hostIp, 'hostIp');
     if (a.family === 6 && !s6) throw new ValidationError('hostIp', `${o.hostIp} is an IPv6 address and the network has no IPv6 subnet`);

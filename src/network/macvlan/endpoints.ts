@@ -4,21 +4,16 @@
  * process sees the endpoints every other process connected.
  * @module
  */
-import { ValidationError } from '../../errors.js';
-import { NETNS_RUN_DIR, Netns } from '../../netns.js';
+import { NETNS_RUN_DIR } from '../../netns.js';
 import type { EndpointInit } from '../endpoint.js';
-import { type EndpointFilter, elements, forEachOfEndpoint, putAddresses } from '../endpoints.js';
-import { checkObject, checkOwner } from '../options.js';
+import { type EndpointFilter, checkFilter, elements, forEachOfEndpoint, putAddresses } from '../endpoints.js';
 import { SETS } from '../ruleset.js';
 import { type ParsedComment, parseComment } from '../tag.js';
 import type { MacvlanNetwork } from './macvlan-network.js';
 
 /** The finished endpoints of `net` matching `filter`, made into objects by `make`. */
 export async function readMacvlanEndpoints<T>(net: MacvlanNetwork, filter: EndpointFilter, make: (init: EndpointInit) => T): Promise<T[]> {
-  checkObject(filter, 'filter');
-  const owner = filter.owner === undefined ? undefined : checkOwner(filter.owner);
-  if (filter.netns !== undefined && !(filter.netns instanceof Netns)) throw new ValidationError('filter.netns', 'must be a Netns handle');
-  const inode = filter.netns?.inode;
+  const { owner, inode } = checkFilter(filter);
   const host = net.netns;
   const [attached, addrs4, addrs6, macs] = await Promise.all([elements(host, SETS.attached), elements(host, SETS.addrs4), elements(host, SETS.addrs6), elements(host, SETS.macs)]);
   const found = new Map<string, { anchor: ParsedComment; inode: number; ipv4?: string; ipv6?: string; mac?: string }>();

@@ -7,8 +7,8 @@
 import { ValidationError } from '../../errors.js';
 import type { Netns } from '../../netns.js';
 import { checkIfname } from '../../rtnl/validate.js';
-import { type Subnet, checkHost, contains, formatAddress, lastAddress, parseAddress, parseSubnet } from '../ipam.js';
-import { bool, checkNetworkName, checkObject } from '../options.js';
+import { type Subnet, lastAddress, parseAddress, parseSubnet } from '../ipam.js';
+import { bool, checkAddressing, checkNetworkName, checkObject } from '../options.js';
 
 /** Options of {@link MacvlanNetwork.create}, like `docker network create -d macvlan`. */
 export interface MacvlanNetworkOptions {
@@ -127,34 +127,7 @@ export function describeMacvlan(o: MacvlanNetworkOptions): MacvlanShape {
   const shim = checkIfname(o.shim ?? `npm-${o.name}`.slice(0, 15), 'shim');
   if (o.subnet === undefined && o.subnet6 === undefined) throw new ValidationError('subnet', 'give subnet (IPv4), subnet6 (IPv6) or both');
   const tag: MacvlanTag = { name: o.name, parent, internal: bool(o.internal, 'internal', false) };
-  if (o.subnet !== undefined) {
-    const s4 = parseSubnet(o.subnet, 'subnet', 4);
-    const gw = o.gateway === undefined ? s4.network + 1n : parseAddress(o.gateway, 'gateway', 4).value;
-    checkHost(s4, undefined, gw, 'gateway');
-    tag.subnet = s4.cidr;
-    tag.gateway = formatAddress(4, gw);
-    if (o.ipRange !== undefined) {
-      const r = parseSubnet(o.ipRange, 'ipRange', 4);
-      if (!contains(s4, r.network) || !contains(s4, lastAddress(r))) throw new ValidationError('ipRange', `${r.cidr} is not inside ${s4.cidr}`);
-      tag.ipRange = r.cidr;
-    }
-  } else {
-    if (o.gateway !== undefined) throw new ValidationError('gateway', 'needs subnet');
-    if (o.ipRange !== undefined) throw new ValidationError('ipRange', 'needs subnet');
-  }
-  if (o.subnet6 !== undefined) {
-    const s6 = parseSubnet(o.subnet6, 'subnet6', 6);
-    const gw6 = o.gateway6 === undefined ? s6.network + 1n : parseAddress(o.gateway6, 'gateway6', 6).value;
-    checkHost(s6, undefined, gw6, 'gateway6');
-    tag.subnet6 = s6.cidr;
-    tag.gateway6 = formatAddress(6, gw6);
-  } else if (o.gateway6 !== undefined) {
-    throw new ValidationError('gateway6', 'needs subnet6');
-  }
-  if (o.mtu !== undefined) {
-    if (!Number.isInteger(o.mtu) || o.mtu < 68 || o.mtu > 65535) throw new ValidationError('mtu', `${o.mtu} is not an MTU (68-65535)`);
-    tag.mtu = o.mtu;
-  }
+  Object.assign(tag, checkAddressing(o).fields);
   if (o.ipvlan !== undefined) {
     if (o.ipvlan !== 'l2' && o.ipvlan !== 'l3') throw new ValidationError('ipvlan', `${JSON.stringify(o.ipvlan)} is not l2 or l3`);
     tag.ipvlan = o.ipvlan;
