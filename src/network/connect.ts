@@ -34,7 +34,7 @@ import { Netns, validateNetnsName } from '../netns.js';
 import { encodeAddressAdd } from '../rtnl/address.js';
 import { RT_TABLE_MAIN } from '../rtnl/constants.js';
 import { parseMac, formatHw } from '../rtnl/ip.js';
-import { encodeLinkAdd, encodeLinkSet } from '../rtnl/link.js';
+import { encodeLinkAdd, encodeLinkGet, encodeLinkSet } from '../rtnl/link.js';
 import { decodeRoute, encodeRouteAdd, encodeRouteDelete, encodeRouteDump } from '../rtnl/route.js';
 import { checkIfname } from '../rtnl/validate.js';
 import { type BridgeNetwork, fault, faultInjection } from './bridge-network.js';
@@ -181,9 +181,16 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
         if (ipv6 && net.gateway6) routes.push({ dst: 'default', family: 6, gateway: net.gateway6 });
       }
       for (const route of routes) encodeRouteAdd(inner, route);
+      // The carrier that eth0's up gave both ends takes effect (the bridge port forwards,
+      // the queues transmit) only when the kernel's linkwatch work runs, which waits for
+      // rtnl_mutex behind whatever holds it. A targeted RTM_GETLINK runs a device's pending
+      // linkwatch event there and then, so connect() never resolves before the endpoint
+      // passes traffic: one for eth0 here, one for the host end after its tag.
+      encodeLinkGet(inner, peerIndex);
       const tagging = new Batch(512);
       const tag: EndpointTag = { id, net: net.name, if: ifn, ino: ns.inode, own: ownsNetns, ...(nsName !== undefined ? { ns: nsName } : {}) };
       encodeLinkSet(tagging, hostIfname, { alias: endpointAlias(tag) });
+      encodeLinkGet(tagging, hostIfname);
       const [epId, vethName] = [id, hostIfname];
       const steps: Step[] = [{ connection: net.netns.netfilter, batch: reserve.batch as Batch }];
       // IPv6 off on the interface when the network has none. In a namespace made here, as
