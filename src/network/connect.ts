@@ -31,11 +31,11 @@ import { NetlinkConnection } from '../netlink/connection.js';
 import { NETLINK_ROUTE } from '../netlink/constants.js';
 import { type PipelineOutcome, type Step, runPipeline } from '../netlink/pipeline.js';
 import { Netns, validateNetnsName } from '../netns.js';
-import { encodeAddressAdd } from '../rtnl/address.js';
 import { RT_TABLE_MAIN } from '../rtnl/constants.js';
-import { parseMac, formatHw } from '../rtnl/ip.js';
-import { encodeLinkAdd, encodeLinkGet, encodeLinkSet } from '../rtnl/link.js';
-import { decodeRoute, encodeRouteAdd, encodeRouteDelete, encodeRouteDump } from '../rtnl/route.js';
+import { parseIp, parseMac, formatHw } from '../rtnl/ip.js';
+import { encodeLinkGet } from '../rtnl/link.js';
+import { decodeRoute, encodeRouteDelete, encodeRouteDump } from '../rtnl/route.js';
+import { writeAddressAdd, writeBridgePortSetup, writeDefaultRouteAdd, writeLinkAlias, writeLinkUp, writeVethCreate } from '../rtnl/veth-endpoint.js';
 import { checkIfname } from '../rtnl/validate.js';
 import { type BridgeNetwork, fault, faultInjection } from './bridge-network.js';
 import { rollback } from './create.js';
@@ -160,27 +160,27 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       const [hostIndex, peerIndex] = pickIndexes(bytes, attempt);
       const create = new Batch(512);
       const mtu = net.mtu ? { mtu: net.mtu } : {};
-      encodeLinkAdd(create, { kind: 'veth', name: hostIfname, index: hostIndex, master: net.bridgeIndex, up: true, ...mtu, peer: { name: ifn, index: peerIndex, netns: ns, address: attempt1.mac, ...mtu } });
+      writeVethCreate(create, { name: hostIfname, index: hostIndex, master: net.bridgeIndex, peerName: ifn, peerIndex, peerAddress: parseMac(attempt1.mac, 'mac'), netnsFd: ns.fd, ...mtu });
       // Its own sendmsg, after the create: it never runs when the create was refused.
       const flags = new Batch(256);
-      encodeLinkSet(flags, hostIfname, { addrGenMode: 'none', bridgePort: { hairpin: true, ...(net.icc ? {} : { isolated: true }) } });
+      writeBridgePortSetup(flags, hostIfname, !net.icc);
       // The namespace's requests in one sendmsg: with `probeRoute`, first a read of its
       // routes of the primary family (before ours go in), then lo up, the interface up,
       // address(es), route(s) — the primary family's first.
       const inner = new Batch(1024);
       if (probeRoute) encodeRouteDump(inner, { family: net.sp.family });
-      encodeLinkSet(inner, 1, { up: true });
-      encodeLinkSet(inner, peerIndex, ipv6 ? { up: true } : { addrGenMode: 'none', up: true });
-      if (ipv4 && net.s4) encodeAddressAdd(inner, { link: peerIndex, address: `${ipv4}/${net.s4.prefixLength}`, broadcast: true });
+      writeLinkUp(inner, 1);
+      writeLinkUp(inner, peerIndex, !ipv6);
+      if (ipv4 && net.s4) writeAddressAdd(inner, peerIndex, parseIp(ipv4, 'ipv4', 4).bytes, net.s4.prefixLength, `${ipv4}/${net.s4.prefixLength}`);
       // NODAD, as libnetwork sets for container addresses: usable the moment connect() resolves.
-      if (ipv6 && net.s6) encodeAddressAdd(inner, { link: peerIndex, address: `${ipv6}/${net.s6.prefixLength}`, nodad: true });
+      if (ipv6 && net.s6) writeAddressAdd(inner, peerIndex, parseIp(ipv6, 'ipv6', 6).bytes, net.s6.prefixLength, `${ipv6}/${net.s6.prefixLength}`);
       const firstRoute = inner.length;
       const routes: Array<{ dst: 'default'; family: 4 | 6; gateway: string }> = [];
       if (addRoute) {
         if (ipv4 && net.gateway) routes.push({ dst: 'default', family: 4, gateway: net.gateway });
         if (ipv6 && net.gateway6) routes.push({ dst: 'default', family: 6, gateway: net.gateway6 });
       }
-      for (const route of routes) encodeRouteAdd(inner, route);
+      for (const route of routes) writeDefaultRouteAdd(inner, parseIp(route.gateway, 'gateway', route.family).bytes);
       // The carrier that eth0's up gave both ends takes effect (the bridge port forwards,
       // the queues transmit) only when the kernel's linkwatch work runs, which waits for
       // rtnl_mutex behind whatever holds it. A targeted RTM_GETLINK runs a device's pending
@@ -189,7 +189,7 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       encodeLinkGet(inner, peerIndex);
       const tagging = new Batch(512);
       const tag: EndpointTag = { id, net: net.name, if: ifn, ino: ns.inode, own: ownsNetns, ...(nsName !== undefined ? { ns: nsName } : {}) };
-      encodeLinkSet(tagging, hostIfname, { alias: endpointAlias(tag) });
+      writeLinkAlias(tagging, hostIfname, endpointAlias(tag));
       encodeLinkGet(tagging, hostIfname);
       const [epId, vethName] = [id, hostIfname];
       const steps: Step[] = [{ connection: net.netns.netfilter, batch: reserve.batch as Batch }];
