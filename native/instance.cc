@@ -66,23 +66,35 @@ void Instance::Submit(std::unique_ptr<AsyncOp> op, napi_deferred deferred) {
   if (pending_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(async_));
 }
 
+// How long one turn of the loop may spend settling ops (each settlement runs the JS that
+// awaited it, up to its next await): with many operations in flight, settling every
+// completed one in one turn kept timers and I/O waiting for milliseconds (16 connects'
+// continuations back to back); the rest are settled in the next turns.
+constexpr uint64_t kSliceNs = 500 * 1000;
+
 void Instance::OnCompletions(uv_async_t* handle) {
   auto* self = static_cast<Instance*>(handle->data);
-  auto batch = self->queue_->Take();
-  if (batch.empty()) return;
-  self->pending_ -= batch.size();
-  if (self->pending_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(handle));
+  for (auto& op : self->queue_->Take()) self->ready_.push_back(std::move(op));
+  if (self->ready_.empty()) return;
   // Raw N-API for the scopes: nothing may throw out of a libuv callback, and while a
-  // worker is being terminated these calls can fail; then the batch is simply dropped.
+  // worker is being terminated these calls can fail; then what is left is simply dropped.
   napi_env env = self->env;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value resource;
-  napi_callback_scope callback = nullptr;
-  // The callback scope is what runs the microtask queue (promise reactions) afterwards.
-  if (napi_create_object(env, &resource) == napi_ok)
-    napi_open_callback_scope(env, resource, *self->context_, &callback);
-  for (auto& op : batch) {
+  const uint64_t start = uv_hrtime();
+  do {
+    std::unique_ptr<AsyncOp> op = std::move(self->ready_.front());
+    self->ready_.pop_front();
+    self->pending_--;
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) {
+      self->pending_ -= self->ready_.size();
+      self->ready_.clear();
+      break;
+    }
+    napi_value resource;
+    napi_callback_scope callback = nullptr;
+    // Closing the callback scope runs the microtask queue: the JS that awaited this op.
+    if (napi_create_object(env, &resource) == napi_ok)
+      napi_open_callback_scope(env, resource, *self->context_, &callback);
     napi_value value = nullptr;
     bool ok = !op->error_;
     try {
@@ -99,15 +111,19 @@ void Instance::OnCompletions(uv_async_t* handle) {
       napi_resolve_deferred(env, op->deferred_, value);
     else
       napi_reject_deferred(env, op->deferred_, value);
-  }
-  if (callback) napi_close_callback_scope(env, callback);
-  napi_close_handle_scope(env, scope);
+    if (callback) napi_close_callback_scope(env, callback);
+    napi_close_handle_scope(env, scope);
+  } while (!self->ready_.empty() && uv_hrtime() - start < kSliceNs);
+  // The rest in a later turn, after timers and I/O had theirs.
+  if (!self->ready_.empty()) uv_async_send(handle);
+  if (self->pending_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(handle));
 }
 
 void Instance::Cleanup(void* arg) {
   auto* self = static_cast<Instance*>(arg);
   // From here on, operations still running on pool threads drop their results.
   self->queue_->Close();
+  self->ready_.clear();
   uv_close(reinterpret_cast<uv_handle_t*>(self->async_),
            [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
   self->async_ = nullptr;

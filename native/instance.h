@@ -5,6 +5,7 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -91,6 +92,8 @@ class Instance {
 
   uv_async_t* async_;  // heap: freed by its close callback, which may run after ~Instance
   std::shared_ptr<CompletionQueue> queue_;
+  // Completed ops taken from queue_ and not yet settled: settled a slice per turn of the loop.
+  std::deque<std::unique_ptr<AsyncOp>> ready_;
   std::optional<Napi::AsyncContext> context_;  // callback scope => microtasks run after settling
   size_t pending_ = 0;                         // ops submitted and not settled; loop ref'd while > 0
 };

@@ -228,6 +228,38 @@ ptest('16 slow transacts on 16 sockets run at once, off the JS thread', async (t
   }
 });
 
+ptest('settling many finished operations gives the event loop its turns in between', async (t) => {
+  // 64 operations finish while the JS that awaited the first one is still running (each
+  // continuation keeps the thread 1 ms): they are settled a slice per turn of the loop, so
+  // timers and I/O are not held up until the last continuation has run.
+  const name = ipNetns();
+  const ns = native.netnsOpen(`/run/netns/${name}`);
+  const count = 64;
+  const socks = Array.from({ length: count }, () => native.netlinkOpen(0, ns, 1 << 20));
+  let turns = 0;
+  let done = false;
+  const spin = () => {
+    if (done) return;
+    turns++;
+    setImmediate(spin);
+  };
+  try {
+    setImmediate(spin);
+    await Promise.all(
+      socks.map(async (sock, i) => {
+        const reply = await native.netlinkTransact(sock, linkRequest(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, i + 1, 1), new Uint32Array([i + 1]));
+        t.is(errorOf(parse(reply).find((m) => m.type === NLMSG_ERROR)), 0);
+        for (const end = performance.now() + 1; performance.now() < end; );
+      }),
+    );
+    t.true(turns >= count / 2, `${turns} turns of the loop while ${count} operations were settled`);
+  } finally {
+    done = true;
+    for (const s of socks) native.close(s);
+    native.close(ns);
+  }
+});
+
 ptest('pool threads that stay idle exit after a few seconds', async (t) => {
   await Promise.all(Array.from({ length: 8 }, () => native.sysctlRead(-1, 'net/ipv4/ip_forward')));
   t.true(poolThreads() > 0);
