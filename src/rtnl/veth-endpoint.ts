@@ -32,6 +32,10 @@ export interface VethEndpointSpec {
   mtu?: number;
 }
 
+const KIND_VETH = Buffer.from('veth');
+const KIND_BRIDGE = Buffer.from('bridge');
+
+/** struct ifinfomsg with ifi_change = the flags set: only those bits change. */
 function ifinfomsg(w: Writer, family: number, index: number, flags: number): void {
   w.putU8(family);
   w.putU8(0);
@@ -70,9 +74,6 @@ export function writeVethCreate(batch: Batch, spec: VethEndpointSpec): void {
   w.endNest(info);
   batch.end();
 }
-
-const KIND_VETH = Buffer.from('veth');
-const KIND_BRIDGE = Buffer.from('bridge');
 
 /** `addrgenmode none` in IFLA_AF_SPEC: no IPv6 link-local address made for the link. */
 function addrGenNone(w: Writer): void {
