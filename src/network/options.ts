@@ -128,15 +128,8 @@ export function checkHostNetns(netns: unknown): void {
   if (netns.closed) throw new ValidationError('netns', 'the namespace handle is closed');
 }
 
-/** The addressing options of a network, whatever its driver. */
-export interface AddressingOptions {
-  subnet?: string;
-  gateway?: string;
-  ipRange?: string;
-  subnet6?: string;
-  gateway6?: string;
-  mtu?: number;
-}
+/** The addressing options of a network, whatever its driver (macvlan's have the same names and types). */
+export type AddressingOptions = Pick<BridgeNetworkOptions, 'subnet' | 'gateway' | 'ipRange' | 'subnet6' | 'gateway6' | 'mtu'>;
 
 /**
  * Validates a network's addressing: each subnet with its gateway (default the subnet's
