@@ -38,6 +38,9 @@ ptest('the README quick start runs as written and leaves nothing behind', async 
   t.is(veth.master, 'demo0');
   t.true(veth.flags.includes('UP'));
   t.is(veth.linkinfo.info_slave_data.hairpin, true);
+  // One queue each way on both ends, as the kernel cuts a veth to anyway (made so, not cut).
+  t.like(veth, { num_tx_queues: 1, num_rx_queues: 1 });
+  t.like(eth0, { num_tx_queues: 1, num_rx_queues: 1 });
   const [bridge] = ipJson(l.hostName, 'addr', 'show', 'demo0');
   t.deepEqual(bridge.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`), ['172.30.0.1/16']);
 

@@ -20,12 +20,14 @@ function shape(write) {
 const mac = (i) => `02:42:ac:1d:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`;
 const macBytes = (text) => Uint8Array.from(text.split(':').map((x) => parseInt(x, 16)));
 
-test('veth create: the same bytes as encodeLinkAdd, with and without an MTU', (t) => {
+const one = { numTxQueues: 1, numRxQueues: 1 };
+
+test('veth create: the same bytes as encodeLinkAdd (one queue each way on both ends), with and without an MTU', (t) => {
   for (const [i, mtu] of [[1, undefined], [2, 1450], [3, 9000], [4, 68]]) {
     const name = `veth${(0x5aa2470 + i).toString(16)}`;
     const spec = { name, index: 1000 + i, master: 2 + i, peerName: i % 2 ? 'eth0' : `eth${i}`, peerIndex: 40000 + i, peerAddress: macBytes(mac(i)), netnsFd: 17 + i, ...(mtu ? { mtu } : {}) };
     const generic = shape((b) =>
-      encodeLinkAdd(b, { kind: 'veth', name, index: spec.index, master: spec.master, up: true, ...(mtu ? { mtu } : {}), peer: { name: spec.peerName, index: spec.peerIndex, netns: { fd: spec.netnsFd }, address: mac(i), ...(mtu ? { mtu } : {}) } }),
+      encodeLinkAdd(b, { kind: 'veth', name, index: spec.index, master: spec.master, up: true, ...(mtu ? { mtu } : {}), ...one, peer: { name: spec.peerName, index: spec.peerIndex, netns: { fd: spec.netnsFd }, address: mac(i), ...(mtu ? { mtu } : {}), ...one } }),
     );
     t.deepEqual(shape((b) => writeVethCreate(b, spec)), generic, `mtu ${mtu}`);
   }
