@@ -151,8 +151,10 @@ Fd OpenNetlink(int protocol, int nsFd, int bufferBytes, bool nonblocking) {
   SetOpt(fd.Get(), SOL_NETLINK, NETLINK_EXT_ACK, 1, "setsockopt");
   SetOpt(fd.Get(), SOL_NETLINK, NETLINK_CAP_ACK, 1, "setsockopt");
   SetOpt(fd.Get(), SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1, "setsockopt");
-  SetBuffer(fd.Get(), SO_RCVBUFFORCE, SO_RCVBUF, bufferBytes);
-  SetBuffer(fd.Get(), SO_SNDBUFFORCE, SO_SNDBUF, bufferBytes);
+  if (bufferBytes > 0) {
+    SetBuffer(fd.Get(), SO_RCVBUFFORCE, SO_RCVBUF, bufferBytes);
+    SetBuffer(fd.Get(), SO_SNDBUFFORCE, SO_SNDBUF, bufferBytes);
+  }
   sockaddr_nl local{};
   local.nl_family = AF_NETLINK;  // nl_pid 0: the kernel assigns a unique port id
   if (::bind(fd.Get(), reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) ThrowErrno("bind");

@@ -10,8 +10,8 @@
 namespace netplumb {
 
 // socket(AF_NETLINK) created inside namespace nsFd (< 0: the caller's), with extended
-// acks, capped acks and strict checking on, buffers of bufferBytes, bound (nl_pid
-// chosen by the kernel).
+// acks, capped acks and strict checking on, buffers of bufferBytes (0: the defaults),
+// bound (nl_pid chosen by the kernel).
 Fd OpenNetlink(int protocol, int nsFd, int bufferBytes, bool nonblocking);
 
 // One exchange: sends request (whole netlink messages) in one sendmsg and returns every

@@ -2,9 +2,16 @@
 // order by one addon thread: the endpoint hot path (veth in the host, configuration in
 // the container, published ports in nftables) costs one thread hop and one N-API
 // crossing instead of one per step. The first step the kernel refuses ends the run.
+//
+// A step in a namespace (a sysctl, or a batch on a socket opened there for it) moves the
+// thread in; it stays there until a step needs another namespace, since a socket answers
+// in the namespace it was made in whatever the thread's: a namespace's sysctl and batch,
+// and steps on the host's sockets between them, cost one pair of setns.
 #include <linux/netlink.h>
+#include <sys/stat.h>
 
 #include <chrono>
+#include <memory>
 #include <variant>
 #include <vector>
 
@@ -33,7 +40,35 @@ struct SysctlStep {
   std::string value;
 };
 
-using Step = std::variant<NetlinkStep, SysctlStep>;
+// A batch on a socket opened in the namespace for it and closed after: nothing to open
+// on the JS thread, and nothing held between runs.
+struct NetnsNetlinkStep {
+  Fd ns;
+  int protocol;
+  std::vector<uint8_t> request;
+  std::vector<uint32_t> expect;
+};
+
+using Step = std::variant<NetlinkStep, SysctlStep, NetnsNetlinkStep>;
+
+// The namespace the running thread was moved into for the steps, kept across steps.
+class Inside {
+ public:
+  void Enter(const Fd& ns) {
+    struct stat st;
+    if (::fstat(ns.Get(), &st) != 0) ThrowErrno("fstat");
+    if (in_ && st.st_dev == dev_ && st.st_ino == ino_) return;
+    in_.reset();
+    in_ = std::make_unique<NetnsSwitch>(ns.Get());
+    dev_ = st.st_dev;
+    ino_ = st.st_ino;
+  }
+
+ private:
+  std::unique_ptr<NetnsSwitch> in_;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+};
 
 // Whether a reply holds an NLMSG_ERROR (or a dump's NLMSG_DONE) carrying a negative error.
 bool Refused(const ByteBuf& reply) {
@@ -60,6 +95,7 @@ class PipelineOp : public AsyncOp {
   void Execute() override {
     results_.resize(steps_.size());
     durationsMs_.assign(steps_.size(), 0);
+    Inside inside;
     for (size_t i = 0; i < steps_.size(); i++) {
       // Timed per step (two clock reads, nanoseconds) for the diagnostics channel.
       auto start = std::chrono::steady_clock::now();
@@ -69,16 +105,23 @@ class PipelineOp : public AsyncOp {
         ~Stamp() { out = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(); }
       } stamp{durationsMs_[i], start};
       try {
+        ByteBuf reply;
         if (auto* s = std::get_if<SysctlStep>(&steps_[i])) {
-          WriteSysctl(s->ns.Get(), s->file, s->value);
+          inside.Enter(s->ns);
+          WriteSysctl(-1, s->file, s->value);
           results_[i] = Written{};
+          continue;
+        } else if (auto* n = std::get_if<NetnsNetlinkStep>(&steps_[i])) {
+          inside.Enter(n->ns);
+          Fd socket = OpenNetlink(n->protocol, -1, 0, false);
+          reply = Transact(socket.Get(), n->request.data(), n->request.size(), n->expect.data(), n->expect.size());
         } else {
           auto& nl = std::get<NetlinkStep>(steps_[i]);
-          ByteBuf reply = Transact(nl.fd, nl.request.data(), nl.request.size(), nl.expect.data(), nl.expect.size());
-          bool refused = Refused(reply);
-          results_[i] = std::move(reply);
-          if (refused) return;
+          reply = Transact(nl.fd, nl.request.data(), nl.request.size(), nl.expect.data(), nl.expect.size());
         }
+        bool refused = Refused(reply);
+        results_[i] = std::move(reply);
+        if (refused) return;
       } catch (const Errno& e) {
         results_[i] = e;
         return;
@@ -119,7 +162,9 @@ Napi::Value Pipeline(const Napi::CallbackInfo& info) {
   // Read and check every argument on the JS thread before anything runs.
   struct Raw {
     bool sysctl;
+    bool inNetns;
     int fd;
+    int protocol;
     std::vector<uint8_t> request;
     std::vector<uint32_t> expect;
     std::string path, value;
@@ -139,13 +184,17 @@ Napi::Value Pipeline(const Napi::CallbackInfo& info) {
       r.path = path.As<Napi::String>().Utf8Value();
       r.value = value.As<Napi::String>().Utf8Value();
     } else {
-      Napi::Value fd = o.Get("fd"), request = o.Get("request"), expect = o.Get("expect");
-      if (!fd.IsNumber() || !request.IsBuffer() || !expect.IsTypedArray() ||
+      // fd: a socket the caller lends; nsFd and protocol: a socket made in that namespace.
+      r.inNetns = o.Has("nsFd");
+      Napi::Value fd = o.Get(r.inNetns ? "nsFd" : "fd"), request = o.Get("request"), expect = o.Get("expect");
+      Napi::Value protocol = r.inNetns ? o.Get("protocol") : Napi::Number::New(env, 0);
+      if (!fd.IsNumber() || !protocol.IsNumber() || !request.IsBuffer() || !expect.IsTypedArray() ||
           expect.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
-        throw InvalidArgument(env, "steps", "a netlink step needs fd (number), request (Buffer) and expect (Uint32Array)");
+        throw InvalidArgument(env, "steps", "a netlink step needs fd or nsFd and protocol (numbers), request (Buffer) and expect (Uint32Array)");
       auto req = request.As<Napi::Buffer<uint8_t>>();
       auto exp = expect.As<Napi::Uint32Array>();
       r.fd = fd.As<Napi::Number>().Int32Value();
+      r.protocol = protocol.As<Napi::Number>().Int32Value();
       r.request.assign(req.Data(), req.Data() + req.Length());
       r.expect.assign(exp.Data(), exp.Data() + exp.ElementLength());
     }
@@ -158,6 +207,8 @@ Napi::Value Pipeline(const Napi::CallbackInfo& info) {
       if (r.sysctl) {
         if (!IsSysctlKey(r.path)) throw Errno(EINVAL, "pipeline", r.path);
         steps.emplace_back(SysctlStep{r.fd < 0 ? CurrentNetns() : DupOrThrow(r.fd), "/proc/sys/" + r.path, std::move(r.value)});
+      } else if (r.inNetns) {
+        steps.emplace_back(NetnsNetlinkStep{r.fd < 0 ? CurrentNetns() : DupOrThrow(r.fd), r.protocol, std::move(r.request), std::move(r.expect)});
       } else {
         steps.emplace_back(NetlinkStep{r.fd, std::move(r.request), std::move(r.expect)});
       }

@@ -11,6 +11,7 @@ import { SystemError, ValidationError } from './errors.js';
 /** One step of {@link NativeBinding.pipeline}: a netlink exchange, or a sysctl write in a namespace. */
 export type PipelineStep =
   | { fd: number; request: Buffer; expect: Uint32Array }
+  | { nsFd: number; protocol: number; request: Buffer; expect: Uint32Array }
   | { nsFd: number; path: string; value: string };
 
 /**
@@ -105,7 +106,9 @@ export interface NativeBinding {
   /**
    * Runs the steps in order on one addon thread — one thread hop and one N-API crossing
    * for work that spans namespaces and protocols. A netlink step is a transact (see
-   * {@link netlinkTransact}); a sysctl step writes `/proc/sys/<path>` from inside `nsFd`.
+   * {@link netlinkTransact}) on the socket `fd`, or on a socket of `protocol` opened in
+   * namespace `nsFd` for the step and closed after; a sysctl step writes
+   * `/proc/sys/<path>` from inside `nsFd`.
    * The run stops after the first step the kernel refuses (an NLMSG_ERROR with an error
    * in its replies) or whose system call fails; later steps are `null`. Never rejects for
    * a step's failure: the results say what happened, and `durationsMs` how long each

@@ -113,6 +113,24 @@ export class Batch {
     this.open = -1;
   }
 
+  /**
+   * Copies requests `from` … `to - 1` of `other` to the end of this batch, as they are:
+   * same bytes, flags and sequence numbers, so `other.collect()` still sorts the kernel's
+   * replies to this batch into its own requests' replies.
+   */
+  append(other: Batch, from = 0, to = other.length): void {
+    if (this.open !== -1 || other.open !== -1) throw new NetplumbError('Batch has an unfinished request', 'ERR_NETPLUMB_INTERNAL');
+    if (from >= to) return;
+    const start = (other.requests[from] as Request).offset;
+    const end = to < other.length ? (other.requests[to] as Request).offset : other.writer.offset;
+    const shift = this.writer.offset - start;
+    this.writer.putBytes(other.writer.buf.subarray(start, end));
+    for (let i = from; i < to; i++) {
+      const r = other.requests[i] as Request;
+      this.requests.push({ ...r, offset: r.offset + shift });
+    }
+  }
+
   /** Number of requests. */
   get length(): number {
     return this.requests.length;

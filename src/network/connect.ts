@@ -27,8 +27,8 @@
 import { randomFillSync } from 'node:crypto';
 import { NetplumbError, ValidationError } from '../errors.js';
 import { Batch, type Reply } from '../netlink/batch.js';
-import { NetlinkConnection } from '../netlink/connection.js';
 import { NETLINK_ROUTE } from '../netlink/constants.js';
+import { runGrouped } from '../netlink/group-commit.js';
 import { type PipelineOutcome, type Step, runPipeline } from '../netlink/pipeline.js';
 import { Netns, validateNetnsName } from '../netns.js';
 import { RT_TABLE_MAIN } from '../rtnl/constants.js';
@@ -107,10 +107,10 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
     const guessIfname = ifname === undefined && !ownsNetns;
     const probeRoute = defaultRoute === undefined;
     const addRoute = defaultRoute ?? true;
-    // A namespace made here is only configured here: its socket is closed again afterwards,
-    // so a live endpoint holds one fd (its namespace), not two.
-    const inside = ownsNetns ? new NetlinkConnection(NETLINK_ROUTE, ns.fd) : ns.route;
-    if (ownsNetns) undo.push(() => inside.close());
+    // The namespace's batches go on a socket the addon thread opens there for them (it is
+    // in the namespace for the sysctl anyway) and closes after: none is opened on the JS
+    // thread, and a live endpoint holds one fd (its namespace).
+    const inside = (batch: Batch): Step => ({ nsFd: ns.fd, protocol: NETLINK_ROUTE, batch });
     const bytes = randomSlice(14);
     // Another endpoint's host-side veth may have this id's name (EEXIST): then a new id.
     let id = bytes.toString('hex', 0, 6);
@@ -192,21 +192,23 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       writeLinkAlias(tagging, hostIfname, endpointAlias(tag));
       encodeLinkGet(tagging, hostIfname);
       const [epId, vethName] = [id, hostIfname];
-      const steps: Step[] = [{ connection: net.netns.netfilter, batch: reserve.batch as Batch }];
+      // The host's batches may be group-committed with concurrent connects' (one transaction,
+      // one sendmsg each); the namespace's go alone.
+      const steps: Step[] = [{ connection: net.netns.netfilter, batch: reserve.batch as Batch, merge: 'transaction' }];
       // IPv6 off on the interface when the network has none. In a namespace made here, as
       // the namespace's default before the veth exists (eth0 is born with it): writing a
       // device's disable_ipv6 needs rtnl_mutex, which the kernel's link workers hold right
       // after a create, and the write then spins (restart_syscall) until they let go.
       if (!ipv6 && ownsNetns) steps.push({ nsFd: ns.fd, sysctl: 'net/ipv6/conf/default/disable_ipv6', value: '1' });
-      const createStep = steps.push({ connection: net.netns.route, batch: create }) - 1;
-      steps.push({ connection: net.netns.route, batch: flags.ackLastOnly() });
+      const createStep = steps.push({ connection: net.netns.route, batch: create, merge: 'messages' }) - 1;
+      steps.push({ connection: net.netns.route, batch: flags.ackLastOnly(), merge: 'messages' });
       // The configuration starts here: at the device's sysctl, or at the namespace's batch.
       const configureStep = steps.length;
       if (!ipv6 && !ownsNetns) steps.push({ nsFd: ns.fd, sysctl: `net/ipv6/conf/${ifn}/disable_ipv6`, value: '1' });
       // When the namespace has a default route, the kernel refuses ours (EEXIST) and the run
       // stops before the tag, which then goes alone.
-      const innerStep = steps.push({ connection: inside, batch: inner.ackLastOnly() }) - 1;
-      steps.push({ connection: net.netns.route, batch: tagging.ackLastOnly() });
+      const innerStep = steps.push(inside(inner.ackLastOnly())) - 1;
+      steps.push({ connection: net.netns.route, batch: tagging.ackLastOnly(), merge: 'messages' });
       const mark = undo.length;
       const run = await runSteps(steps, configureStep);
       const reserved = run.results[0] as Reply[] | undefined;
@@ -257,7 +259,7 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
         if (routes.length > 1) {
           const rest = new Batch(256);
           for (const route of routes.slice(1)) encodeRouteDelete(rest, route);
-          hop2.push({ connection: inside, batch: rest });
+          hop2.push(inside(rest));
         }
         hop2.push({ connection: net.netns.route, batch: tagging });
         const rest = await runPipeline(hop2);
@@ -268,12 +270,12 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
         // It had one of another metric (so ours was not refused): ours go again.
         const remove = new Batch(256);
         for (const route of routes) encodeRouteDelete(remove, route);
-        await inside.execute(remove);
+        const removed = await runPipeline([inside(remove)]);
+        if (removed.error) throw removed.error;
       }
       r = attempt1;
     }
 
-    if (ownsNetns) inside.close();
     if (ownsNetns && options.netnsName !== undefined) {
       const anonymous = ns;
       const name = options.netnsName;
@@ -313,7 +315,7 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
  * fault there leaves what a crash at that instant leaves; otherwise in one.
  */
 async function runSteps(steps: Step[], configure: number): Promise<PipelineOutcome> {
-  if (faultInjection.hook === undefined) return runPipeline(steps);
+  if (faultInjection.hook === undefined) return runGrouped(steps);
   const first = await runPipeline(steps.slice(0, configure));
   const notRun = steps.slice(configure).map(() => undefined);
   if (first.error) return { ...first, results: [...first.results, ...notRun] };
