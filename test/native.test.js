@@ -629,3 +629,44 @@ ptest('pipeline runs its steps in order on one addon thread and stops at the fir
     native.close(ns);
   }
 });
+
+ptest('pipeline: a batch step in a namespace runs on a socket made there; steps alternating namespaces and a host socket each see their own', async (t) => {
+  const a = ipNetns();
+  const b = ipNetns();
+  ip('-n', a, 'link', 'add', 'ax0', 'type', 'veth', 'peer', 'name', 'ax1');
+  ip('-n', b, 'link', 'add', 'bx0', 'type', 'veth', 'peer', 'name', 'bx1');
+  const nsA = native.netnsOpen(`/run/netns/${a}`);
+  const nsB = native.netnsOpen(`/run/netns/${b}`);
+  const here = native.netlinkOpen(0, -1, 1 << 20);
+  try {
+    const inNs = (nsFd, seq) => ({ nsFd, protocol: 0, request: dump(seq), expect: new Uint32Array([seq]) });
+    const names = (buf) => parse(buf).filter((m) => m.type === RTM_NEWLINK).map((m) => ifname(m.body)).sort();
+    const results = await native.pipeline([
+      inNs(nsA, 21),
+      { fd: here, request: dump(22), expect: new Uint32Array([22]) },
+      { nsFd: nsA, path: 'net/ipv4/conf/ax0/forwarding', value: '1' },
+      inNs(nsB, 23),
+      { nsFd: nsB, path: 'net/ipv4/conf/bx0/forwarding', value: '1' },
+      inNs(nsA, 24),
+      { fd: here, request: dump(25), expect: new Uint32Array([25]) },
+    ]);
+    t.deepEqual(names(results[0]), ['ax0', 'ax1', 'lo']);
+    const mine = ipJson('link').map((l) => l.ifname).sort();
+    t.deepEqual(names(results[1]), mine, 'the host socket answers for its own namespace while the thread is in another');
+    t.deepEqual(names(results[3]), ['bx0', 'bx1', 'lo']);
+    t.deepEqual(names(results[5]), ['ax0', 'ax1', 'lo']);
+    t.deepEqual(names(results[6]), mine);
+    const sysctl = (ns, key) => execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', key], { encoding: 'utf8' }).trim();
+    t.is(sysctl(a, 'net.ipv4.conf.ax0.forwarding'), '1');
+    t.is(sysctl(b, 'net.ipv4.conf.bx0.forwarding'), '1');
+    // The step's socket is the step's: none is left open after the run.
+    const sockets = () => fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:'); } catch { return false; } }).length;
+    const before = sockets();
+    for (let i = 0; i < 20; i++) await native.pipeline([inNs(nsA, 100 + i)]);
+    t.is(sockets(), before);
+  } finally {
+    native.close(here);
+    native.close(nsA);
+    native.close(nsB);
+  }
+});
