@@ -17,12 +17,13 @@ const net = await BridgeNetwork.create({ netns: host, name: 'crash', subnet: '17
 let kills = 0;
 let connects = 0;
 for (let round = 0; round < ROUNDS; round += 2) {
-  // Two at a time, so that crashes also land amid another process's work.
+  // Two at a time, so that crashes also land amid another process's work; the second
+  // connects 4 at a time, so that they also land amid group commits.
   await Promise.all(
     [0, 1].map(
       (k) =>
         new Promise((resolve) => {
-          const child = spawn(process.execPath, [WORKER, 'soakhost', 'crash', '40', `sk${round + k}x`, String(30000 + k * 8), '8'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NOREMOVE: Math.random() < 0.5 ? '1' : '0' } });
+          const child = spawn(process.execPath, [WORKER, 'soakhost', 'crash', '40', `sk${round + k}x`, String(30000 + k * 8), '8'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NOREMOVE: Math.random() < 0.5 ? '1' : '0', INFLIGHT: k ? '4' : '1' } });
           let out = '';
           // Killed at a random instant once it has started connecting (its first connect
           // is reported), or after 5 s if it never gets there.

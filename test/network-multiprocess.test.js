@@ -151,7 +151,7 @@ ptest('after a crash, a restarted process never reuses the dead endpoint\'s addr
   await fresh.remove();
 });
 
-ptest('hammer: 4 processes × 50 connect/remove cycles with published ports and random SIGKILLs leave no duplicate and nothing cleanup misses', async (t) => {
+ptest('hammer: 4 processes × 50 connect/remove cycles (two of them 4 at a time) with published ports and random SIGKILLs leave no duplicate and nothing cleanup misses', async (t) => {
   const l = await lab(t);
   const net = await l.network({ name: 'hammer', subnet: '172.31.4.0/22' });
   const prefix = uniqueName('hm');
@@ -162,7 +162,8 @@ ptest('hammer: 4 processes × 50 connect/remove cycles with published ports and 
     [0, 1, 2, 3].map(async (slot) => {
       let left = CYCLES;
       while (left > 0) {
-        const w = worker([l.hostName, 'hammer', String(left), prefix, String(21000 + slot * 16), '24']);
+        // Two of the four run 4 connects at a time (group-committed), killed amid them too.
+        const w = worker([l.hostName, 'hammer', String(left), prefix, String(21000 + slot * 16), '24'], slot % 2 ? { INFLIGHT: '4' } : {});
         // Half the runs are killed at a random instant.
         let timer;
         if (kills < 10 && Math.random() < 0.6) {
