@@ -9,7 +9,6 @@ import {
   NLMSG_DONE,
   NLMSG_ERROR,
   NLMSG_MIN_TYPE,
-  NLMSG_NOOP,
   NLM_F_ACK,
   NLM_F_DUMP,
   NLM_F_DUMP_INTR,
@@ -183,26 +182,40 @@ export class Batch {
     });
     for (const msg of parseMessages(data)) {
       const r = bySeq.get(msg.seq);
-      if (!r) continue; // not ours (a stale reply of an abandoned request)
-      if (msg.flags & NLM_F_DUMP_INTR) r.interrupted = true;
-      if (msg.type === NLMSG_ERROR) {
-        const e = parseError(msg);
-        r.complete = true;
-        if (e.errno !== 0) r.error = this.toError(r.request, e.errno, e.message, e.offset, e.missingType);
-      } else if (msg.type === NLMSG_DONE) {
-        r.complete = true;
-        // A dump may end with an error in place of its DONE payload's 0.
-        if (msg.payload.length >= 4) {
-          const v = HOST_LE ? msg.payload.readInt32LE(0) : msg.payload.readInt32BE(0);
-          if (v < 0) r.error = this.toError(r.request, -v, undefined, undefined, undefined);
-        }
-      } else if (msg.type === NLMSG_NOOP) {
-        continue;
-      } else if (msg.type >= NLMSG_MIN_TYPE) {
-        r.messages.push(msg);
-      }
+      // Not ours: a stale reply of an abandoned request.
+      if (r) this.take(r, msg);
     }
     return replies;
+  }
+
+  /**
+   * {@link collect} from messages already parsed and grouped by sequence number: those of
+   * a batch this one's requests were copied into ({@link append}), read once for all.
+   */
+  collectFrom(bySeq: ReadonlyMap<number, readonly NetlinkMessage[]>): Reply[] {
+    return this.requests.map((request) => {
+      const r: Reply = { request, messages: [], interrupted: false, complete: false };
+      for (const msg of bySeq.get(request.seq) ?? []) this.take(r, msg);
+      return r;
+    });
+  }
+
+  private take(r: Reply, msg: NetlinkMessage): void {
+    if (msg.flags & NLM_F_DUMP_INTR) r.interrupted = true;
+    if (msg.type === NLMSG_ERROR) {
+      const e = parseError(msg);
+      r.complete = true;
+      if (e.errno !== 0) r.error = this.toError(r.request, e.errno, e.message, e.offset, e.missingType);
+    } else if (msg.type === NLMSG_DONE) {
+      r.complete = true;
+      // A dump may end with an error in place of its DONE payload's 0.
+      if (msg.payload.length >= 4) {
+        const v = HOST_LE ? msg.payload.readInt32LE(0) : msg.payload.readInt32BE(0);
+        if (v < 0) r.error = this.toError(r.request, -v, undefined, undefined, undefined);
+      }
+    } else if (msg.type >= NLMSG_MIN_TYPE) {
+      r.messages.push(msg);
+    }
   }
 
   private toError(

@@ -19,6 +19,7 @@ import { type PipelineOutcome, type Step, runPipeline, runPipelineRaw } from './
 import { Batch, type Reply, throwFirstError } from './batch.js';
 import type { NetlinkConnection } from './connection.js';
 import { NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NLMSG_HDRLEN } from './constants.js';
+import { type NetlinkMessage, parseMessages } from './message.js';
 
 /** Runs merged into one addon run at most: 64 veth creates are ~16 KiB in one sendmsg. */
 const MAX_GROUP = 64;
@@ -161,23 +162,24 @@ async function runGroup(lane: Lane, runs: Pending[]): Promise<void> {
   const rest = settled.flatMap((s, i) => (s.from === undefined ? [] : [from(runs[i] as Pending, s.from, s.results)]));
   if (blamed || ran.outcome.failedStep === undefined || !rest.length) lane.waiting.unshift(...rest);
   else for (const r of rest) runPipeline(r.steps).then(r.resolve, r.reject);
+  settled.forEach((s, i) => {
+    if (s.outcome !== undefined) (runs[i] as Pending).resolve(s.outcome);
+  });
 }
 
-/** What the merged run did for a run: settled (resolved), or to go on from step `from`. */
+/** What the merged run did for a run: its outcome, or to go on from step `from`. */
 interface Settled {
+  outcome?: PipelineOutcome;
   from?: number;
   results: PipelineOutcome['results'];
   /** The run's own change was refused in the merged run. */
   refused: boolean;
 }
 
-/** Gives `run` its outcome from the merged run's, or says from which step it must go on. */
+/** `run`'s outcome from the merged run's, or from which step it must go on. */
 function settle(run: Pending, at: number[], merged: PipelineOutcome, raw: Awaited<ReturnType<typeof runPipelineRaw>>['raw']): Settled {
   const results: PipelineOutcome['results'] = run.steps.map(() => undefined);
-  const fail = (j: number, error: Error): Settled => {
-    run.resolve({ results, error, failedStep: j });
-    return { results, refused: true };
-  };
+  const fail = (j: number, error: Error): Settled => ({ outcome: { results, error, failedStep: j }, results, refused: true });
   for (let j = 0; j < run.steps.length; j++) {
     const index = at[j] as number;
     const step = run.steps[j] as Step;
@@ -194,7 +196,7 @@ function settle(run: Pending, at: number[], merged: PipelineOutcome, raw: Awaite
       continue;
     }
     // A merged step: this run's replies, as its own batch sorts them.
-    const replies: Reply[] = step.batch.collect(r);
+    const replies: Reply[] = step.batch.collectFrom(bySeq(r));
     const error = firstError(replies);
     if (error) {
       results[j] = replies;
@@ -204,8 +206,22 @@ function settle(run: Pending, at: number[], merged: PipelineOutcome, raw: Awaite
     if (step.merge === 'transaction' && merged.failedStep === index) return { from: j, results, refused: false };
     results[j] = replies;
   }
-  run.resolve({ results });
-  return { results, refused: false };
+  return { outcome: { results }, results, refused: false };
+}
+
+/** A merged step's replies by sequence number, parsed once for all the runs that read them. */
+const parsed = new WeakMap<Buffer, Map<number, NetlinkMessage[]>>();
+function bySeq(data: Buffer): Map<number, NetlinkMessage[]> {
+  let m = parsed.get(data);
+  if (m) return m;
+  m = new Map();
+  for (const msg of parseMessages(data)) {
+    const list = m.get(msg.seq);
+    if (list) list.push(msg);
+    else m.set(msg.seq, [msg]);
+  }
+  parsed.set(data, m);
+  return m;
 }
 
 function firstError(replies: readonly Reply[]): Error | undefined {
