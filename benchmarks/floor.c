@@ -26,6 +26,9 @@
  *   --teardown-threads T  teardowns in flight; default 1
  *   --no-ipv6             disable IPv6 in each endpoint's namespace before eth0 exists
  *   --bridge NAME --table NAME --map NAME --prefix STR --port-base P --first I
+ *   --one-queue           create both veth ends with one tx and one rx queue, as
+ *                         netplumb does (not used by `npm run bench`: the floor stays
+ *                         the plain request; docs/benchmarks.md compares the two)
  *   --roundtrip N         instead: time N bare round trips (a no-op RTM_NEWLINK on lo,
  *                         acked), the transport cost every request pays
  *
@@ -77,6 +80,8 @@ static const char *opt_prefix = "fl";
 static int opt_port_base = 20000;
 static int opt_first = 0;
 static int opt_roundtrip = 0;
+/* numtxqueues/numrxqueues 1 on both veth ends, as netplumb creates them (docs/benchmarks.md). */
+static int opt_one_queue = 0;
 
 /* ---- timing ----------------------------------------------------------------------- */
 
@@ -247,6 +252,10 @@ static void veth_create(struct worker *w, struct endpoint *e) {
   put(&m, &ifi, sizeof ifi);
   attr_str(&m, IFLA_IFNAME, e->veth);
   attr_u32(&m, IFLA_MASTER, bridge_ifindex);
+  if (opt_one_queue) {
+    attr_u32(&m, IFLA_NUM_TX_QUEUES, 1);
+    attr_u32(&m, IFLA_NUM_RX_QUEUES, 1);
+  }
   size_t li = nest_begin(&m, IFLA_LINKINFO);
   attr_str(&m, IFLA_INFO_KIND, "veth");
   size_t data = nest_begin(&m, IFLA_INFO_DATA);
@@ -259,6 +268,10 @@ static void veth_create(struct worker *w, struct endpoint *e) {
   attr(&m, IFLA_ADDRESS, mac, 6);
   attr_u32(&m, IFLA_MTU, 1500);
   attr_u32(&m, IFLA_NET_NS_FD, e->nsfd);
+  if (opt_one_queue) {
+    attr_u32(&m, IFLA_NUM_TX_QUEUES, 1);
+    attr_u32(&m, IFLA_NUM_RX_QUEUES, 1);
+  }
   nest_end(&m, peer);
   nest_end(&m, data);
   nest_end(&m, li);
@@ -525,6 +538,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--port-base")) opt_port_base = arg_int(argc, argv, &i);
     else if (!strcmp(a, "--first")) opt_first = arg_int(argc, argv, &i);
     else if (!strcmp(a, "--roundtrip")) opt_roundtrip = arg_int(argc, argv, &i);
+    else if (!strcmp(a, "--one-queue")) opt_one_queue = 1;
     else {
       fprintf(stderr, "floor: unknown option %s\n", a);
       return 2;
