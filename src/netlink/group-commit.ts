@@ -162,9 +162,23 @@ async function runGroup(lane: Lane, runs: Pending[]): Promise<void> {
   const rest = settled.flatMap((s, i) => (s.from === undefined ? [] : [from(runs[i] as Pending, s.from, s.results)]));
   if (blamed || ran.outcome.failedStep === undefined || !rest.length) lane.waiting.unshift(...rest);
   else for (const r of rest) runPipeline(r.steps).then(r.resolve, r.reject);
-  settled.forEach((s, i) => {
-    if (s.outcome !== undefined) (runs[i] as Pending).resolve(s.outcome);
-  });
+  void deliver(runs, settled);
+}
+
+/**
+ * Resolves the settled runs one per turn of the event loop: each run's continuation (a
+ * connect's own JavaScript after its run, and whatever its caller does next, often the
+ * next connect's planning) runs in its own turn, with timers and I/O between — as the
+ * addon settles its own completions — rather than a whole group's back to back.
+ */
+async function deliver(runs: Pending[], settled: Settled[]): Promise<void> {
+  let first = true;
+  for (const [i, s] of settled.entries()) {
+    if (s.outcome === undefined) continue;
+    if (!first) await new Promise(setImmediate);
+    first = false;
+    (runs[i] as Pending).resolve(s.outcome);
+  }
 }
 
 /** What the merged run did for a run: its outcome, or to go on from step `from`. */
