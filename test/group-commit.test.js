@@ -201,3 +201,36 @@ ptest.serial('concurrent connects are group-committed; a refused one gets its ow
     }
   }
 });
+
+ptest.serial('a group\'s runs are resolved one per turn of the event loop, not back to back', async (t) => {
+  const name = uniqueName('gt');
+  const ns = await Netns.create(name);
+  t.teardown(() => ns.delete());
+  const setup = ns.nft.transaction();
+  setup.addTable({ family: 'inet', name: 'gc' });
+  setup.addSet({ family: 'inet', table: 'gc', name: 's', keyType: 'ipv4_addr' });
+  await setup.commit();
+  // A turn counter: one tick per turn of the loop while the runs settle.
+  let turn = 0;
+  let ticking = true;
+  const tick = () => {
+    turn++;
+    if (ticking) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const release = occupy(ns);
+  const turns = await Promise.all(
+    Array.from({ length: 8 }, (_, i) =>
+      runGrouped(elementThenVeth(ns, `192.0.2.${10 + i}`, `gt${i}`)).then((o) => {
+        t.is(o.error, undefined);
+        // Each continuation keeps the thread for 1 ms, as a connect's JavaScript may.
+        const end = performance.now() + 1;
+        while (performance.now() < end);
+        return turn;
+      }),
+    ),
+  );
+  ticking = false;
+  await release();
+  t.is(new Set(turns).size, 8, `turns at which the runs were resolved: ${turns.join(', ')}`);
+});
