@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// Profiling driver for the endpoint hot path (run inside the sandbox): N sequential
-// BridgeNetwork.connect() in attach mode (namespaces made beforehand, untimed) then N
-// remove(), printing wall and CPU per endpoint. Run it under `node --cpu-prof`,
-// `perf record -g` (with --perf-basic-prof) or `strace -c -f` to see where the time goes.
+// Profiling driver for the endpoint hot path (run inside the sandbox): N
+// BridgeNetwork.connect() in attach mode (namespaces made beforehand, untimed), one at a
+// time or IN_FLIGHT at once, then N remove(), printing wall and CPU per endpoint (and, in
+// flight, the JS thread's share). Run it under `node --cpu-prof`, `perf record -g` (with
+// --perf-basic-prof) or `strace -c -f` to see where the time goes.
 //
-//   node test/sandbox.js node benchmarks/profile.js [N] [attach|full] [DIST]
+//   node test/sandbox.js node benchmarks/profile.js [N] [attach|full] [DIST] [IN_FLIGHT]
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { subscribe } from 'node:diagnostics_channel';
 
@@ -19,6 +20,12 @@ const mark = (what) => existsSync(`/netplumb-profile-${what}`);
 const n = Number(process.argv[2] ?? 200);
 const mode = process.argv[3] ?? 'attach';
 const dist = resolve(process.argv[4] ?? 'dist');
+const inFlight = Number(process.argv[5] ?? 1);
+// CPU time of the JS thread (the process's main thread), µs, from /proc.
+const mainThreadUs = () => {
+  const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1e6) / 100;
+};
 const { BridgeNetwork, Netns } = await import(pathToFileURL(`${dist}/index.js`).href);
 // Wall time of each native pipeline run, JS side (submit to resolution): with the steps'
 // own times below, what the thread hop and the sysctl step cost; the rest of a connect is JS.
@@ -67,18 +74,26 @@ const eps = [];
 timing = true;
 mark('start');
 const cpu0 = process.cpuUsage();
+const main0 = mainThreadUs();
 const t0 = performance.now();
-for (let i = 0; i < n; i++) {
-  const publish = [{ hostPort: 20000 + i, containerPort: 80 }];
-  sample();
-  eps.push(await (mode === 'attach' ? net.connect(handles[i], { publish }) : net.connect(undefined, { netnsName: `prof${i}`, publish })));
-  sample();
-}
+let next = 0;
+await Promise.all(
+  Array.from({ length: inFlight }, async () => {
+    while (next < n) {
+      const i = next++;
+      const publish = [{ hostPort: 20000 + i, containerPort: 80 }];
+      sample();
+      eps.push(await (mode === 'attach' ? net.connect(handles[i], { publish }) : net.connect(undefined, { netnsName: `prof${i}`, publish })));
+      sample();
+    }
+  }),
+);
 const wall = performance.now() - t0;
+const mainUs = mainThreadUs() - main0;
 mark('end');
 timing = false;
 const cpu = process.cpuUsage(cpu0);
-console.log(`${mode} connect: ${((wall * 1000) / n).toFixed(0)} µs wall, ${((cpu.user + cpu.system) / n).toFixed(0)} µs CPU (user ${(cpu.user / n).toFixed(0)}, sys ${(cpu.system / n).toFixed(0)}), ~${Math.round(allocated / n / 1024)} KiB of JS heap allocated per endpoint`);
+console.log(`${mode} connect${inFlight > 1 ? `, ${inFlight} in flight` : ''}: ${((wall * 1000) / n).toFixed(0)} µs wall, ${((cpu.user + cpu.system) / n).toFixed(0)} µs CPU (user ${(cpu.user / n).toFixed(0)}, sys ${(cpu.system / n).toFixed(0)}; JS thread ${(mainUs / n).toFixed(0)}), ${(n / wall * 1000).toFixed(0)}/s, ~${Math.round(allocated / n / 1024)} KiB of JS heap allocated per endpoint`);
 const med = (v) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
 for (const [k, v] of steps) console.log(`  step ${k}: median ${med(v).toFixed(0)} µs on the addon thread (${v.length} times)`);
 if (pipelineUs.length) console.log(`  native.pipeline, submit to resolution: median ${med(pipelineUs).toFixed(0)} µs (${pipelineUs.length} runs)`);
