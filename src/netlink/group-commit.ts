@@ -69,7 +69,12 @@ async function drain(lane: Lane): Promise<void> {
     while (lane.waiting.length) {
       // Runs the merged run left unfinished come back first, to be merged again.
       const taken = lane.waiting.splice(0, MAX_GROUP);
-      for (const group of partition(taken)) await runGroup(lane, group);
+      for (const group of partition(taken)) {
+        // A fault of this module's own must not leave callers waiting forever.
+        await runGroup(lane, group).catch((err: unknown) => {
+          for (const run of group) run.reject(err);
+        });
+      }
     }
   } finally {
     lane.busy = false;
@@ -156,11 +161,11 @@ async function runGroup(lane: Lane, runs: Pending[]): Promise<void> {
     return;
   }
   const settled = runs.map((run, i) => settle(run, at[i] as number[], ran.outcome, ran.raw));
-  // A transaction the kernel aborted with no run's own change refused (the whole batch
-  // refused): those runs go alone, each to its own answer, not round again.
-  const blamed = settled.some((s) => s.refused);
   const rest = settled.flatMap((s, i) => (s.from === undefined ? [] : [from(runs[i] as Pending, s.from, s.results)]));
-  if (blamed || ran.outcome.failedStep === undefined || !rest.length) lane.waiting.unshift(...rest);
+  // Merged again when the run stopped at some run's own refusal (that run is out, so the
+  // next round gets further); otherwise — a transaction the kernel aborted with no run's
+  // own change refused — each alone, to its own answer.
+  if (settled.some((s) => s.refused)) lane.waiting.unshift(...rest);
   else for (const r of rest) runPipeline(r.steps).then(r.resolve, r.reject);
   void deliver(runs, settled);
 }

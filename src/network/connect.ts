@@ -18,6 +18,10 @@
  * read before ours goes in; an EEXIST on ours stops the run before the tag, which then goes
  * alone.
  *
+ * Connects of one process that reach that hop while another is in flight go together
+ * (netlink/group-commit.ts): one reservation transaction and one sendmsg per host batch
+ * for all of them, each connect still stopping at, and answered with, its own refusal.
+ *
  * An address taken by someone else (EEXIST) moves the search on, as does an ephemeral host
  * port another process took since it was chosen; any other failure undoes what was done. A
  * crash at any instant leaves a reservation naming the veth it is about, so
