@@ -8,11 +8,13 @@
  * and no longer queue on the kernel's rtnl_mutex from a dozen threads at once.
  *
  * Each run still gets the outcome it would have got alone, its own refusal included. The
- * addon run stops at the first refusal; the run refused stops there, and every run not
- * yet finished goes back to the head of the lane from where it stood, to be merged again
- * (a run whose changes were in a transaction the kernel aborted for another run's change
- * sends them again). A change refused for clashing with another run's change of the same
- * group is refused as it would have been had that run gone first.
+ * addon run stops at the first refusal, and every run not yet finished goes back to the
+ * head of the lane from where it stood, to be merged again. A run whose own message was
+ * refused stops there (rtnetlink messages stand alone: the refusal is its own). A run
+ * whose own change was refused in a merged transaction goes once more alone, before the
+ * others, and gets that answer: a transaction holding other runs' changes can refuse what
+ * the run's own transaction would not (the kernel answers EBUSY to a key deleted and
+ * added again by two runs of one transaction).
  * @module
  */
 import { type PipelineOutcome, type Step, runPipeline, runPipelineRaw } from './pipeline.js';
@@ -30,6 +32,8 @@ interface Pending {
   steps: readonly Step[];
   /** Positions of the run's `merge` steps. */
   merged: number[];
+  /** Never merged: its own change was refused in a merged transaction. */
+  solo?: boolean;
   resolve(outcome: PipelineOutcome): void;
   reject(err: unknown): void;
 }
@@ -85,7 +89,7 @@ async function drain(lane: Lane): Promise<void> {
 function partition(runs: Pending[]): Pending[][] {
   const groups: Pending[][] = [];
   for (const run of runs) {
-    const group = mergeable(run) ? groups.find((g) => g[0] !== undefined && sameShape(g[0], run)) : undefined;
+    const group = mergeable(run) && !run.solo ? groups.find((g) => g[0] !== undefined && !g[0].solo && sameShape(g[0], run)) : undefined;
     if (group) group.push(run);
     else groups.push([run]);
   }
@@ -161,11 +165,12 @@ async function runGroup(lane: Lane, runs: Pending[]): Promise<void> {
     return;
   }
   const settled = runs.map((run, i) => settle(run, at[i] as number[], ran.outcome, ran.raw));
-  const rest = settled.flatMap((s, i) => (s.from === undefined ? [] : [from(runs[i] as Pending, s.from, s.results)]));
-  // Merged again when the run stopped at some run's own refusal (that run is out, so the
-  // next round gets further); otherwise — a transaction the kernel aborted with no run's
-  // own change refused — each alone, to its own answer.
-  if (settled.some((s) => s.refused)) lane.waiting.unshift(...rest);
+  const rest = settled.flatMap((s, i) => (s.from === undefined ? [] : [from(runs[i] as Pending, s.from, s.results, s.refused)]));
+  // Back to the head of the lane, the refused ones first and alone, when the run stopped at
+  // some run's own refusal (that run is out of the merge, so the next round gets further);
+  // otherwise — a transaction the kernel aborted with no run's own change refused, the
+  // whole batch refused — each alone, to its own answer.
+  if (settled.some((s) => s.refused)) lane.waiting.unshift(...rest.filter((r) => r.solo), ...rest.filter((r) => !r.solo));
   else for (const r of rest) runPipeline(r.steps).then(r.resolve, r.reject);
   void deliver(runs, settled);
 }
@@ -217,6 +222,8 @@ function settle(run: Pending, at: number[], merged: PipelineOutcome, raw: Awaite
     // A merged step: this run's replies, as its own batch sorts them.
     const replies: Reply[] = step.batch.collectFrom(bySeq(r));
     const error = firstError(replies);
+    // Its own change refused in a transaction of many: once more alone, for its own answer.
+    if (error && step.merge === 'transaction') return { from: j, results, refused: true };
     if (error) {
       results[j] = replies;
       return fail(j, error);
@@ -252,11 +259,12 @@ function firstError(replies: readonly Reply[]): Error | undefined {
   }
 }
 
-/** The rest of `run`, from step `start`: its outcome is `run`'s, with the steps before as `done` says. */
-function from(run: Pending, start: number, done: PipelineOutcome['results']): Pending {
+/** The rest of `run`, from step `start` (`solo`: never merged): its outcome is `run`'s, with the steps before as `done` says. */
+function from(run: Pending, start: number, done: PipelineOutcome['results'], solo: boolean): Pending {
   return {
     steps: run.steps.slice(start),
     merged: run.merged.filter((m) => m >= start).map((m) => m - start),
+    solo,
     resolve: (rest) =>
       run.resolve({
         results: [...done.slice(0, start), ...rest.results],
