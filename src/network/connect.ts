@@ -56,6 +56,10 @@ import { type EndpointTag, endpointAlias, parseComment, parseEndpointAlias } fro
 
 /** Reservation attempts before giving up (each lost race or taken address costs one). */
 const MAX_ATTEMPTS = 64;
+/** Wait before trying again when the attachment held may be a namespace's gone before this one: its remove takes a veth deletion (~20 ms). */
+const STALE_ATTACHMENT_WAIT_MS = 20;
+/** Waits for such an attachment before taking it for this namespace's own (a connect of it under way elsewhere). */
+const STALE_ATTACHMENT_WAITS = 25;
 /** Chosen ifindexes lie in [INDEX_FLOOR, INDEX_CEILING): the kernel counts up from 1, so it reaches them only after 16 million links. */
 const INDEX_FLOOR = 1 << 24;
 const INDEX_CEILING = 0x7fffffff;
@@ -126,6 +130,8 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
     // the ifindexes picked are taken).
     let r: EndpointReservation | undefined;
     let scanned = false;
+    // Waits so far for an attachment that may be a gone namespace's (see diagnose).
+    const waits = { stale: 0 };
     // An attempt undone for its ifindexes or interface name hands its address to the next.
     let again: bigint | undefined;
     // The address the caller fixed in the family the search walks (IPv6 on IPv6-only networks).
@@ -225,7 +231,7 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       try {
         reserve.complete(reserved);
       } catch (e) {
-        await diagnose(net, e, attempt1, fixed, ports, scanned);
+        await diagnose(net, ownsNetns ? undefined : ns, e, attempt1, fixed, ports, scanned, waits);
         if (e instanceof NetplumbError && e.code === 'EEXIST' && fixedP === undefined) scanned = true;
         continue;
       }
@@ -399,8 +405,9 @@ function derive6(net: BridgeNetwork, v4: bigint): bigint | null | undefined {
  * address or MAC the caller asked for, the namespace already on the network), or returns
  * to try again (the search meets an address someone else holds; a race). On the first
  * taken address of a search, reads the taken addresses once and moves the hint past them.
+ * `ns` is the caller's namespace (undefined for one connect() made: it is on no network).
  */
-async function diagnose(net: BridgeNetwork, err: unknown, r: EndpointReservation, fixed: Fixed, ports: readonly PublishedPort[], scanned: boolean): Promise<void> {
+async function diagnose(net: BridgeNetwork, ns: Netns | undefined, err: unknown, r: EndpointReservation, fixed: Fixed, ports: readonly PublishedPort[], scanned: boolean, waits: { stale: number }): Promise<void> {
   if (!(err instanceof NetplumbError) || (err.code !== 'EEXIST' && err.code !== 'ENOENT')) throw err;
   // ENOENT: the bridge's cursor is gone, so is the network.
   if (err.code === 'ENOENT') throw new NetplumbError(`network ${net.name} has been removed`, 'ENOENT', { cause: err });
@@ -414,6 +421,17 @@ async function diagnose(net: BridgeNetwork, err: unknown, r: EndpointReservation
     // whose connect is over holds nothing real: reclaim it and try again.
     const veth = c?.endpoint ? await host.links.find(hostIfnameOf(c.endpoint)) : undefined;
     if (c?.endpoint && !veth && !mayBeInProgress(c.holder)) return purgeEndpoint(host, c.network, c.endpoint);
+    // The kernel gives a freed namespace's inode number to the next namespace made, so an
+    // attachment that a remove under way has not released yet can name this inode for a
+    // namespace gone before this one: then it is released a moment later. It is this one's
+    // when its veth's peer is here — or, with no veth yet, when it stays (a connect of this
+    // namespace under way elsewhere).
+    const peer = ns && veth?.link !== undefined ? await ns.links.find(veth.link) : undefined;
+    const here = peer !== undefined && peer.link === veth?.index;
+    if (c?.endpoint && !here && waits.stale++ < STALE_ATTACHMENT_WAITS) {
+      await new Promise((resolve) => setTimeout(resolve, STALE_ATTACHMENT_WAIT_MS));
+      return;
+    }
     throw new NetplumbError(`the namespace is already connected to network ${net.name}${c?.endpoint ? ` (endpoint ${c.endpoint})` : ''}`, 'ERR_NETPLUMB_ALREADY_CONNECTED', { cause: err });
   }
   if (ports.length) {
