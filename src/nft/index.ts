@@ -58,8 +58,12 @@ function sameStart(a: SetKey | undefined, b: SetKey | undefined): boolean {
   return a !== undefined && b !== undefined && head(a) === head(b);
 }
 
-/** How often a listing is retried when the ruleset changes while it is being read. */
-const LIST_RETRIES = 5;
+/**
+ * How often a listing is retried when the ruleset changes while it is being read. A busy
+ * writer (group-committed connects, one transaction per group) commits every millisecond
+ * or so for a while; a listing of a few thousand elements takes several.
+ */
+const LIST_RETRIES = 20;
 /** Element dumps run in parallel, each on its own socket; at most this many at once. */
 const ELEMENT_DUMPS_IN_FLIGHT = 8;
 
@@ -285,6 +289,8 @@ export class Nft {
         }
       }
       if ((await this.generation()) === before) return result;
+      // A random pause, growing, so that a reader gets between a writer's bursts.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt));
     }
     throw new NetplumbError(`the ruleset changed during each of ${LIST_RETRIES} reads`, 'EAGAIN');
   }
