@@ -104,6 +104,8 @@ export class BridgeNetwork implements EndpointOwner {
   readonly gwp: bigint;
   /** @internal Where this process's next address search starts: a hint, the kernel decides (reservation.ts). */
   hint: bigint | undefined;
+  /** @internal A connect of this handle is moving the bridge's cursor in the kernel: the others leave it (connect.ts). */
+  cursorMoving = false;
   /** @internal Releases of concurrent removes, committed together. */
   readonly releases: ReleaseQueue;
   private readonly ownsHost: boolean;

@@ -163,7 +163,12 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       };
       if (fixed.ports.length) fault('connect:publish');
       const tx = net.netns.nft.transaction();
-      reserveEndpoint(tx, attempt1, holder, fixedP === undefined ? formatAddress(net.sp.family, nextHost(net.sp, net.gwp, candidate)) : undefined);
+      // The cursor (where other processes' searches start) is moved by one connect of this
+      // handle at a time: group-committed, every connect would delete and add its element in
+      // one transaction, and the kernel's hash set refuses (EBUSY) a key added a 16th time
+      // there. This process's own searches go by its hint.
+      const moveCursor = fixedP === undefined && !net.cursorMoving;
+      reserveEndpoint(tx, attempt1, holder, moveCursor ? formatAddress(net.sp.family, nextHost(net.sp, net.gwp, candidate)) : undefined);
       const reserve = tx.seal();
       fault('connect:link');
       // Both ends' ifindexes chosen here, so the namespace's requests can be written now.
@@ -220,7 +225,14 @@ export async function connectEndpoint(net: BridgeNetwork, netns: Netns | undefin
       const innerStep = steps.push(inside(inner.ackLastOnly())) - 1;
       steps.push({ connection: net.netns.route, batch: tagging.ackLastOnly(), merge: 'messages' });
       const mark = undo.length;
-      const run = await runSteps(steps, configureStep);
+      let run: PipelineOutcome;
+      // Taken here, with no await since the check: no other connect of this handle got between.
+      if (moveCursor) net.cursorMoving = true;
+      try {
+        run = await runSteps(steps, configureStep);
+      } finally {
+        if (moveCursor) net.cursorMoving = false;
+      }
       const reserved = run.results[0] as Reply[] | undefined;
       const created = run.results[createStep] as Reply[] | undefined;
       if (reserved === undefined) {
