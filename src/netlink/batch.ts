@@ -235,12 +235,17 @@ export class Batch {
   }
 }
 
-/** Throws the first error of `replies`, or a NetplumbError when an expected reply is missing. */
-export function throwFirstError(replies: readonly Reply[]): void {
+/** The first error of `replies`, or a NetplumbError when an expected reply is missing; undefined when there is neither. */
+export function firstError(replies: readonly Reply[]): Error | undefined {
   for (const r of replies) {
-    if (r.error) throw r.error;
-    if (r.request.expectsReply && !r.complete) {
-      throw new NetplumbError(`${r.request.operation}: the kernel sent no reply`, 'ERR_NETPLUMB_NO_REPLY');
-    }
+    if (r.error) return r.error;
+    if (r.request.expectsReply && !r.complete) return new NetplumbError(`${r.request.operation}: the kernel sent no reply`, 'ERR_NETPLUMB_NO_REPLY');
   }
+  return undefined;
+}
+
+/** Throws {@link firstError} of `replies`, if any. */
+export function throwFirstError(replies: readonly Reply[]): void {
+  const error = firstError(replies);
+  if (error) throw error;
 }

@@ -18,7 +18,7 @@
  * @module
  */
 import { type PipelineOutcome, type Step, runPipeline, runPipelineRaw } from './pipeline.js';
-import { Batch, type Reply, throwFirstError } from './batch.js';
+import { Batch, type Reply, firstError } from './batch.js';
 import type { NetlinkConnection } from './connection.js';
 import { NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NLMSG_HDRLEN } from './constants.js';
 import { type NetlinkMessage, parseMessages } from './message.js';
@@ -248,15 +248,6 @@ function bySeq(data: Buffer): Map<number, NetlinkMessage[]> {
   }
   parsed.set(data, m);
   return m;
-}
-
-function firstError(replies: readonly Reply[]): Error | undefined {
-  try {
-    throwFirstError(replies);
-    return undefined;
-  } catch (e) {
-    return e as Error;
-  }
 }
 
 /** The rest of `run`, from step `start` (`solo`: never merged): its outcome is `run`'s, with the steps before as `done` says. */

@@ -6,8 +6,7 @@
  * @module
  */
 import { type PipelineResults, type PipelineStep, native } from '../native.js';
-import { type Reply, throwFirstError } from './batch.js';
-import type { Batch } from './batch.js';
+import { type Batch, type Reply, firstError } from './batch.js';
 import type { NetlinkConnection } from './connection.js';
 import { diagnosticsStart, firstReplyError, publishBatch } from './diagnostics.js';
 
@@ -26,8 +25,8 @@ export type Step =
   | { nsFd: number; sysctl: string; value: string };
 
 /** The netlink protocol a batch step talks. */
-function protocolOf(s: Step): number | undefined {
-  return 'connection' in s ? s.connection.protocol : 'batch' in s ? s.protocol : undefined;
+function protocolOf(s: Extract<Step, { batch: Batch }>): number {
+  return 'connection' in s ? s.connection.protocol : s.protocol;
 }
 
 /** What a run did: per step its replies (netlink) or `true` (sysctl); `undefined` if it did not run. */
@@ -66,7 +65,7 @@ export async function runPipelineRaw(steps: readonly Step[]): Promise<{ outcome:
       raw = await native.pipeline(nativeSteps);
     } catch (err) {
       steps.forEach((s, i) => {
-        if ('batch' in s) publishBatch(protocolOf(s) as number, s.batch, start, err, { step: i, steps: steps.length });
+        if ('batch' in s) publishBatch(protocolOf(s), s.batch, start, err, { step: i, steps: steps.length });
       });
       throw err;
     }
@@ -76,7 +75,7 @@ export async function runPipelineRaw(steps: readonly Step[]): Promise<{ outcome:
       if (r === null) {
         outcome.results.push(undefined);
       } else if (r instanceof Error) {
-        if ('batch' in s) publishBatch(protocolOf(s) as number, s.batch, start, r, { step: i, steps: steps.length }, raw.durationsMs?.[i]);
+        if ('batch' in s) publishBatch(protocolOf(s), s.batch, start, r, { step: i, steps: steps.length }, raw.durationsMs?.[i]);
         outcome.results.push(undefined);
         outcome.error ??= r;
         outcome.failedStep ??= i;
@@ -84,15 +83,12 @@ export async function runPipelineRaw(steps: readonly Step[]): Promise<{ outcome:
         outcome.results.push(true);
       } else {
         const replies = s.batch.collect(r);
-        publishBatch(protocolOf(s) as number, s.batch, start, firstReplyError(replies), { step: i, steps: steps.length }, raw.durationsMs?.[i]);
+        publishBatch(protocolOf(s), s.batch, start, firstReplyError(replies), { step: i, steps: steps.length }, raw.durationsMs?.[i]);
         outcome.results.push(replies);
-        if (outcome.error === undefined) {
-          try {
-            throwFirstError(replies);
-          } catch (e) {
-            outcome.error = e as Error;
-            outcome.failedStep = i;
-          }
+        const error = outcome.error === undefined ? firstError(replies) : undefined;
+        if (error) {
+          outcome.error = error;
+          outcome.failedStep = i;
         }
       }
     });
